@@ -1,0 +1,67 @@
+// Debian-family roots with mmdebstrap, signatures always checked against the
+// template's keyring. The result is cached, keyed by everything that shapes it.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from '../../lib/run.js';
+import { removeTree } from '../../rootfs/remove.js';
+import { resolveTemplatePath, type Template } from '../template.js';
+import type { Bootstrapper } from './index.js';
+
+/** The mmdebstrap command line for a template (without the target). */
+export function mmdebstrapArgs(t: Pick<Template, 'arch' | 'bootstrap' | 'packages' | 'kernel' | 'dir'>): string[] {
+  const b = t.bootstrap;
+  const include = [...new Set([...t.packages, t.kernel.package])];
+  const argv = ['mmdebstrap', '--mode=root', `--variant=${b.variant}`, `--architectures=${t.arch}`];
+  if (include.length) argv.push(`--include=${include.join(',')}`);
+  if (b.keyring) argv.push(`--keyring=${resolveTemplatePath(t, b.keyring)}`);
+  // Never install recommends: the template's package list is the whole list.
+  argv.push('--aptopt=APT::Install-Recommends "false"');
+  return argv;
+}
+
+export function sourceLines(t: Pick<Template, 'bootstrap'>): string[] {
+  return t.bootstrap.sources.flatMap((s) => s.suites.map((suite) => `deb ${s.uri} ${suite} ${s.components.join(' ')}`));
+}
+
+export async function cacheKey(t: Template, mmdebstrapVersion: string): Promise<string> {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ argv: mmdebstrapArgs(t), sources: sourceLines(t), suite: t.bootstrap.suite, mmdebstrapVersion }));
+  if (t.bootstrap.keyring) h.update(await readFile(resolveTemplatePath(t, t.bootstrap.keyring)));
+  return h.digest('hex').slice(0, 32);
+}
+
+export const mmdebstrapBootstrapper: Bootstrapper = {
+  method: 'mmdebstrap',
+  tools: ['mmdebstrap', 'cp'],
+  async bootstrap(ctx, report) {
+    const t = ctx.template;
+    const version = (await run(['mmdebstrap', '--version'], { log: ctx.log })).stdout.trim();
+    const key = await cacheKey(t, version);
+    const entry = join(ctx.opts.cacheDir, 'bootstrap', `${t.distro}-${key}`);
+    const cachedRoot = join(entry, 'root');
+    const cached = existsSync(join(entry, 'complete')) && !ctx.opts.noCache;
+    if (cached) {
+      report.detail(`reusing cached bootstrap ${entry}`);
+    } else {
+      await mkdir(join(ctx.opts.cacheDir, 'bootstrap'), { recursive: true });
+      const partial = `${entry}.partial-${process.pid}`;
+      await removeTree(partial);
+      await mkdir(partial);
+      const argv = [...mmdebstrapArgs(t), t.bootstrap.suite, join(partial, 'root'), ...sourceLines(t)];
+      try {
+        await run(argv, { log: ctx.log, onLine: (l) => report.detail(l), signal: ctx.signal });
+        await writeFile(join(partial, 'complete'), `${new Date().toISOString()}\n${argv.join(' ')}\n`);
+        await removeTree(entry);
+        await rename(partial, entry);
+      } catch (err) {
+        await removeTree(partial);
+        throw err;
+      }
+    }
+    report.detail('copying the bootstrapped root into the build folder');
+    await run(['cp', '-a', '--reflink=auto', `${cachedRoot}/.`, ctx.root], { log: ctx.log, signal: ctx.signal });
+    ctx.bootstrapInfo = { method: 'mmdebstrap', cacheKey: key, cached };
+  },
+};

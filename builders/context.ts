@@ -1,0 +1,50 @@
+// What the build steps share: the options the user gave, the loaded template, and
+// the facts each step adds for the next (kernel version, artifact files).
+import type { Logger } from '../lib/log.js';
+import type { Template } from './template.js';
+import type { ModulePlan } from './modules.js';
+import type { RootFormat } from '../rootfs/formats.js';
+
+export interface BuildOptions {
+  distro: string;
+  templatesDir: string;
+  overlaysDir: string;
+  outDir: string;
+  cacheDir: string;
+  /** Image name; default <distro>-<suite>-<arch>. */
+  name?: string;
+  format?: RootFormat;
+  compression?: 'zstd' | 'gzip';
+  /** Build from this root-filesystem tarball instead of bootstrapping. */
+  fromTar?: string;
+  noCache?: boolean;
+}
+
+export interface Artifact {
+  file: string;
+  size: number;
+  sha256: string;
+}
+
+export interface BuildContext {
+  opts: BuildOptions;
+  template: Template;
+  log: Logger;
+  now: Date;
+  signal: AbortSignal;
+  name: string;
+  version: string;
+  /** Private staging folder for this build: root/ and out/ live here. */
+  staging: string;
+  /** The image root being built. */
+  root: string;
+  /** Artifacts go here; renamed to <out>/<name>/<version> when published. */
+  outDir: string;
+  format: RootFormat;
+  compression: 'zstd' | 'gzip';
+  kernelVersion?: string;
+  kernelFile?: string;
+  modules?: ModulePlan;
+  bootstrapInfo?: { method: string; cacheKey?: string; cached?: boolean };
+  artifacts: Record<string, string>;
+}

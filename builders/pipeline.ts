@@ -1,0 +1,90 @@
+// build-image as a list of named steps:
+//   bootstrap -> customize -> kernel -> initrd -> root-image -> manifest -> publish
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { requireTools } from '../lib/run.js';
+import { runSteps, type Step, type StepTiming } from '../lib/progress.js';
+import type { Logger } from '../lib/log.js';
+import { loadTemplate } from './template.js';
+import { bootstrapperFor } from './bootstrappers/index.js';
+import { customize } from './steps/customize.js';
+import { kernel } from './steps/kernel.js';
+import { initrd } from './steps/initrd.js';
+import { rootImage } from './steps/rootimage.js';
+import { manifest } from './steps/manifest.js';
+import { createStaging, lockImage, publish, sweepStaging } from './publish.js';
+import { removeTree } from '../rootfs/remove.js';
+import { ROOT_FORMATS } from '../rootfs/formats.js';
+import type { BuildContext, BuildOptions } from './context.js';
+
+const bootstrap: Step<BuildContext> = {
+  name: 'bootstrap',
+  describe: 'make the root filesystem',
+  async run(ctx, report) {
+    await bootstrapperFor(ctx).bootstrap(ctx, report);
+  },
+};
+
+const publishStep: Step<BuildContext> = {
+  name: 'publish',
+  describe: 'move the version into place and point current at it',
+  async run(ctx, report) {
+    const final = await publish(join(ctx.opts.outDir, ctx.name), ctx.outDir, ctx.version);
+    report.detail(`published ${final}`);
+  },
+};
+
+export const STEPS: Step<BuildContext>[] = [bootstrap, customize, kernel, initrd, rootImage, manifest, publishStep];
+
+export interface BuildResult {
+  name: string;
+  version: string;
+  dir: string;
+  timings: StepTiming[];
+}
+
+export async function buildImage(
+  opts: BuildOptions,
+  deps: { log: Logger; now?: Date; signal?: AbortSignal; steps?: Step<BuildContext>[] },
+): Promise<BuildResult> {
+  const template = await loadTemplate(opts.templatesDir, opts.distro);
+  const format = opts.format ?? template.rootImage.format;
+  const compression = opts.compression ?? template.initrd.compression;
+  const tools = [...bootstrapperFor({ opts, template }).tools, ...ROOT_FORMATS[format].tools, 'cp', 'sync', 'rm'];
+  if (compression === 'zstd') tools.push('zstd');
+  await requireTools([...new Set(tools)]);
+
+  const name = opts.name ?? `${template.distro}-${template.bootstrap.suite}-${template.arch}`;
+  const imageDir = join(opts.outDir, name);
+  const now = deps.now ?? new Date();
+  const release = await lockImage(imageDir);
+  let staging: string | undefined;
+  try {
+    for (const d of await sweepStaging(imageDir)) deps.log.info(`removed staging left by an interrupted build: ${d}`);
+    const s = await createStaging(imageDir, now);
+    staging = s.staging;
+    const ctx: BuildContext = {
+      opts,
+      template,
+      log: deps.log,
+      now,
+      signal: deps.signal ?? new AbortController().signal,
+      name,
+      version: s.version,
+      staging,
+      root: join(staging, 'root'),
+      outDir: join(staging, 'out'),
+      format,
+      compression,
+      artifacts: {},
+    };
+    await mkdir(ctx.root);
+    await mkdir(ctx.outDir);
+    deps.log.info(`building ${name} version ${s.version} from templates/${template.distro} (${format}, ${compression} initrd)`);
+    const timings = await runSteps(deps.steps ?? STEPS, ctx, { log: deps.log, signal: ctx.signal });
+    return { name, version: s.version, dir: join(imageDir, s.version), timings };
+  } finally {
+    if (staging) await removeTree(staging);
+    await release();
+  }
+}

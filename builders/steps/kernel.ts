@@ -1,0 +1,43 @@
+// kernel: take the kernel the template's package installed in the root.
+import { copyFile, readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { resolveInRoot } from '../../rootfs/paths.js';
+import { compareKernelVersions, isBzImage } from '../../rootfs/kernel.js';
+import type { BuildContext } from '../context.js';
+import type { Step } from '../../lib/progress.js';
+
+export async function findKernel(ctx: Pick<BuildContext, 'root' | 'template' | 'log'>): Promise<{ version: string; file: string }> {
+  const prefix = ctx.template.kernel.image;
+  const dir = await resolveInRoot(ctx.root, dirname(prefix));
+  const stem = basename(prefix);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const versions = names.filter((n) => n.startsWith(stem) && n.length > stem.length).map((n) => n.slice(stem.length));
+  if (versions.length === 0) {
+    throw new Error(
+      `no kernel matching ${prefix}* in the image: is kernel.package '${ctx.template.kernel.package}' in ${ctx.template.file} right, and did it install?`,
+    );
+  }
+  versions.sort(compareKernelVersions);
+  const version = versions.at(-1)!;
+  if (versions.length > 1) ctx.log.warn(`several kernels in the image (${versions.join(', ')}); using the newest, ${version}`);
+  return { version, file: join(dir, `${stem}${version}`) };
+}
+
+export const kernel: Step<BuildContext> = {
+  name: 'kernel',
+  describe: 'take the kernel from the root',
+  async run(ctx, report) {
+    const k = await findKernel(ctx);
+    const head = await readFile(k.file);
+    if (!isBzImage(head)) throw new Error(`${k.file} is not an x86 bzImage (no HdrS boot header)`);
+    const modules = await resolveInRoot(ctx.root, `/lib/modules/${k.version}`);
+    if (!(await readdir(modules).catch(() => undefined))) {
+      throw new Error(`kernel ${k.version} has no /lib/modules/${k.version} in the image`);
+    }
+    ctx.kernelVersion = k.version;
+    ctx.kernelFile = k.file;
+    await copyFile(k.file, join(ctx.outDir, 'vmlinuz'));
+    ctx.artifacts.kernel = 'vmlinuz';
+    report.detail(`kernel ${k.version}, ${(head.length / 1e6).toFixed(1)} MB`);
+  },
+};

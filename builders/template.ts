@@ -1,0 +1,126 @@
+// A distribution as data: templates/<distro>/template.yaml plus the files beside it.
+// Loading validates every key and reports `file:line: key: problem`.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative } from 'node:path';
+import { z } from 'zod';
+import { loadYaml, ConfigError } from '../lib/yamlfile.js';
+
+const absPath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path inside the image, starting with /');
+const moduleList = z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a kernel module name like virtio_net'));
+
+export const SourceSchema = z.strictObject({
+  uri: z.url({ protocol: /^(https?|file)$/, error: 'must be an http(s):// or file:// URL' }),
+  suites: z.array(z.string().min(1)).min(1),
+  components: z.array(z.string().min(1)).min(1),
+});
+
+export const TemplateSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be lower-case letters, digits, dots and dashes'),
+  description: z.string().optional(),
+  arch: z.string().regex(/^[a-z0-9]+$/).default('amd64'),
+  bootstrap: z.strictObject({
+    /** Which registered bootstrapper builds the root: mmdebstrap (apt family) or tarball. */
+    method: z.enum(['mmdebstrap', 'tarball']),
+    suite: z.string().min(1),
+    variant: z.string().default('minbase'),
+    /** Keyring file: relative to the template folder, or an absolute host path. */
+    keyring: z.string().optional(),
+    sources: z.array(SourceSchema).default([]),
+    /** For method tarball: default tarball path (relative to the template folder or absolute). */
+    tarball: z.string().optional(),
+  }),
+  packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.:-]*$/, 'must be a Debian package name')).default([]),
+  kernel: z.strictObject({
+    package: z.string().min(1),
+    /** Glob-free prefix of the kernel file in /boot, e.g. vmlinuz- */
+    image: z.string().default('/boot/vmlinuz-'),
+    cmdline: z.string().default(''),
+  }),
+  initrd: z.strictObject({
+    compression: z.enum(['zstd', 'gzip']).default('zstd'),
+    busybox: absPath.default('/bin/busybox'),
+    modules: z.strictObject({
+      required: moduleList.min(1),
+      optional: moduleList.default([]),
+    }),
+  }),
+  rootImage: z
+    .strictObject({ format: z.enum(['squashfs', 'erofs']).default('squashfs') })
+    .default({ format: 'squashfs' }),
+  writable: z
+    .array(z.strictObject({ path: absPath, mode: z.enum(['overlay', 'tmpfs']).default('overlay') }))
+    .min(1),
+  /** Paths (shell-style globs, inside the image) removed after customization. */
+  prune: z.array(absPath).default([]),
+  /** Overlays from overlays/<name>/ applied in order, then this template's own rootfs/. */
+  overlays: z.array(z.string().regex(/^[a-z0-9_-]+$/)).default([]),
+});
+
+export type TemplateData = z.output<typeof TemplateSchema>;
+
+export interface Template extends TemplateData {
+  distro: string;
+  dir: string;
+  file: string;
+  /** sha256 over every file of the template folder (paths and contents). */
+  hash: string;
+}
+
+export async function listTemplates(templatesDir: string): Promise<string[]> {
+  if (!existsSync(templatesDir)) return [];
+  const entries = await readdir(templatesDir, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory() && existsSync(join(templatesDir, e.name, 'template.yaml')))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** sha256 over the sorted relative paths and contents of every file below `dir`. */
+export async function hashTree(dir: string): Promise<string> {
+  const h = createHash('sha256');
+  const files: string[] = [];
+  const walk = async (d: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) files.push(p);
+    }
+  };
+  await walk(dir);
+  for (const f of files.map((p) => relative(dir, p)).sort()) {
+    const data = await readFile(join(dir, f));
+    h.update(`${f}\0${data.length}\0`).update(data);
+  }
+  return h.digest('hex');
+}
+
+export function resolveTemplatePath(t: Pick<Template, 'dir'>, p: string): string {
+  return isAbsolute(p) ? p : join(t.dir, p);
+}
+
+export async function loadTemplate(templatesDir: string, distro: string): Promise<Template> {
+  const available = await listTemplates(templatesDir);
+  if (!available.includes(distro)) {
+    throw new ConfigError(
+      `unknown distribution '${distro}': no ${join(templatesDir, distro, 'template.yaml')}. ` +
+        `Available templates: ${available.join(', ') || '(none)'}. ` +
+        `A new distribution is a new folder templates/<name>/ with a template.yaml.`,
+      join(templatesDir, distro),
+      [],
+    );
+  }
+  const dir = join(templatesDir, distro);
+  const file = join(dir, 'template.yaml');
+  const data = await loadYaml(file, TemplateSchema);
+  const problems: string[] = [];
+  if (data.bootstrap.method === 'mmdebstrap' && data.bootstrap.sources.length === 0) {
+    problems.push(`${file}: bootstrap.sources: mmdebstrap needs at least one source (uri, suites, components)`);
+  }
+  if (data.bootstrap.keyring && !existsSync(resolveTemplatePath({ dir }, data.bootstrap.keyring))) {
+    problems.push(`${file}: bootstrap.keyring: file ${resolveTemplatePath({ dir }, data.bootstrap.keyring)} does not exist`);
+  }
+  if (problems.length) throw new ConfigError(`${file} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, file, problems);
+  return { ...data, distro, dir, file, hash: await hashTree(dir) };
+}

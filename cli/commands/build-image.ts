@@ -1,0 +1,97 @@
+// `diskless build-image <distro>`: thin yargs module; the pipeline loads lazily.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+
+export interface BuildImageArgs {
+  distro: string;
+  out: string;
+  name?: string;
+  format?: 'squashfs' | 'erofs';
+  compression?: 'zstd' | 'gzip';
+  'from-tar'?: string;
+  cache: boolean;
+  'cache-dir': string;
+  templates?: string;
+  overlays?: string;
+  verbose: boolean;
+}
+
+const defaultCacheDir = () => join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'diskless');
+
+export function builder(y: Argv): Argv<BuildImageArgs> {
+  return y
+    .positional('distro', { type: 'string', demandOption: true, describe: 'template name: a folder under templates/ (debian, ubuntu, ...)' })
+    .option('out', { type: 'string', default: './images', describe: 'where image versions are written: OUT/<name>/<version>/ and OUT/<name>/current' })
+    .option('name', { type: 'string', describe: 'image name (default <distro>-<suite>-<arch>)' })
+    .option('format', { choices: ['squashfs', 'erofs'] as const, describe: 'read-only root image format (default from the template: squashfs)' })
+    .option('compression', { choices: ['zstd', 'gzip'] as const, describe: 'initrd compression (default from the template)' })
+    .option('from-tar', { type: 'string', describe: 'build from this root-filesystem tarball (.tar, .tar.gz, .tar.xz, .tar.zst) instead of bootstrapping' })
+    .option('cache', { type: 'boolean', default: true, describe: 'reuse a cached bootstrap when the template is unchanged (--no-cache forces a fresh one)' })
+    .option('cache-dir', { type: 'string', default: defaultCacheDir(), describe: 'where bootstrapped roots are cached' })
+    .option('templates', { type: 'string', describe: 'templates folder (default: the one shipped with diskless)' })
+    .option('overlays', { type: 'string', describe: 'overlays folder (default: the one shipped with diskless)' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print every command and every line of step detail' })
+    .example('$0 build-image debian', 'Debian bookworm image in ./images/debian-bookworm-amd64/<version>/')
+    .example('$0 build-image ubuntu --format erofs', 'Ubuntu noble with an EROFS root image')
+    .example('$0 build-image debian --from-tar rootfs.tar.zst --name custom', 'image from a root tarball made elsewhere')
+    .example('$0 build-image debian --no-cache', 'fresh bootstrap, ignoring the cache')
+    .epilog(
+      'Steps: bootstrap, customize, kernel, initrd, root-image, manifest, publish. Each prints its time.\n' +
+        'The new version becomes OUT/<name>/current only when every step has passed; a failed or\n' +
+        'interrupted build leaves the previous current untouched. Needs root (mmdebstrap, mknod, chown).',
+    ) as unknown as Argv<BuildImageArgs>;
+}
+
+export async function handler(argv: BuildImageArgs): Promise<void> {
+  const [{ buildImage }, { consoleLogger }, paths] = await Promise.all([
+    import('../../builders/pipeline.js'),
+    import('../../lib/log.js'),
+    import('../../lib/paths.js'),
+  ]);
+  const log = consoleLogger({ verbose: argv.verbose });
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    log.info(`${sig}: stopping the build and removing its staging folder`);
+    ac.abort(new Error(`interrupted by ${sig}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const res = await buildImage(
+      {
+        distro: argv.distro,
+        templatesDir: resolve(argv.templates ?? paths.defaultTemplatesDir()),
+        overlaysDir: resolve(argv.overlays ?? paths.defaultOverlaysDir()),
+        outDir: resolve(argv.out),
+        cacheDir: resolve(argv['cache-dir']),
+        name: argv.name,
+        format: argv.format,
+        compression: argv.compression,
+        fromTar: argv['from-tar'] ? resolve(argv['from-tar']) : undefined,
+        noCache: !argv.cache,
+      },
+      { log, signal: ac.signal },
+    );
+    const total = res.timings.reduce((a, t) => a + t.seconds, 0);
+    log.info(`built ${res.name} ${res.version} in ${total.toFixed(1)}s: ${res.dir}`);
+    if (ac.signal.aborted) process.exitCode = 130;
+  } catch (err) {
+    if (ac.signal.aborted) {
+      log.info('build interrupted; the previous current version is untouched');
+      process.exitCode = 130;
+      return;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export const buildImageCommand: CommandModule<object, BuildImageArgs> = {
+  command: 'build-image <distro>',
+  describe: 'build a network-boot image: kernel, initrd, read-only root image, manifest',
+  builder: builder as CommandModule<object, BuildImageArgs>['builder'],
+  handler,
+};

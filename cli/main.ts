@@ -1,0 +1,29 @@
+// The `diskless` command line: one thin module per verb.
+import yargs from 'yargs';
+import { buildImageCommand } from './commands/build-image.js';
+import { packageVersion } from '../lib/paths.js';
+
+export function cli(args: string[], scriptName = 'diskless') {
+  return yargs(args)
+    .scriptName(scriptName)
+    .command(buildImageCommand)
+    .demandCommand(1, 'Name a command; try --help.')
+    .strict()
+    .recommendCommands()
+    .version(packageVersion())
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .fail((msg, err) => {
+      if (err) {
+        process.stderr.write(`error: ${err.message}\n`);
+        process.exit(1);
+      }
+      process.stderr.write(`error: ${msg}\nRun '${scriptName} --help' for usage.\n`);
+      process.exit(2);
+    });
+}
+
+export async function main(args: string[], scriptName?: string): Promise<void> {
+  await cli(args, scriptName).parseAsync();
+}
