@@ -45,6 +45,8 @@ export interface BuildContext {
   kernelVersion?: string;
   kernelFile?: string;
   modules?: ModulePlan;
-  bootstrapInfo?: { method: string; cacheKey?: string; cached?: boolean };
+  bootstrapInfo?: { method: string; cacheKey?: string; cached?: boolean; sourceHash: string };
+  /** Hash of everything that decides the root image's content; equal hashes, equal images. */
+  rootInputs?: string;
   artifacts: Record<string, string>;
 }

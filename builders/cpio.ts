@@ -51,7 +51,7 @@ function encodeHeader(h: NewcHeader): Buffer {
   for (const f of NEWC_FIELDS) {
     const v = h[f];
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`cpio: field ${f}=${v} out of range`);
-    s += v.toString(16).padStart(8, '0');
+    s += v.toString(16).toUpperCase().padStart(8, '0');
   }
   return Buffer.from(s, 'ascii');
 }
@@ -83,7 +83,8 @@ function compareNames(a: string, b: string): number {
 /**
  * Encode entries as a newc archive. Output depends only on the entries: names are
  * sorted, missing parent directories are added (0755), owners are root, every mtime
- * is `mtime` (default 0) and inode numbers are assigned in order.
+ * is `mtime` (default 0) and inode numbers count from 0 in order. Hex is upper-case, as
+ * GNU cpio writes it, so `cpio -o -H newc --reproducible` over the same tree gives the same bytes.
  */
 export function writeCpio(entries: CpioEntry[], opts: { mtime?: number } = {}): Buffer {
   const mtime = opts.mtime ?? 0;
@@ -104,7 +105,7 @@ export function writeCpio(entries: CpioEntry[], opts: { mtime?: number } = {}): 
   }
   const names = [...byName.keys()].sort(compareNames);
   const chunks: Buffer[] = [];
-  let ino = 1;
+  let ino = 0; // as GNU cpio --renumber-inodes
   for (const name of names) {
     const e = byName.get(name)!;
     const base = { ino: ino++, uid: 0, gid: 0, mtime, devmajor: 0, devminor: 0, rdevmajor: 0, rdevminor: 0 };

@@ -41,7 +41,7 @@ async function decompressModule(path: string, data: Buffer, log?: Logger): Promi
 export async function compress(data: Buffer, how: InitrdCompression, log?: Logger): Promise<Buffer> {
   if (how === 'gzip') return gzipSync(data, { level: zlibConstants.Z_BEST_COMPRESSION });
   // zstd output does not depend on the thread count, so -T0 stays reproducible.
-  return (await run(['zstd', '-q', '-19', '-T0', '-c'], { input: data, binary: true, log })).stdoutBuffer!;
+  return (await run(['zstd', '-q', '-15', '-T0', '-c'], { input: data, binary: true, log })).stdoutBuffer!;
 }
 
 export interface InitrdInput {

@@ -30,7 +30,7 @@ const publishStep: Step<BuildContext> = {
   describe: 'move the version into place and point current at it',
   async run(ctx, report) {
     const final = await publish(join(ctx.opts.outDir, ctx.name), ctx.outDir, ctx.version);
-    report.detail(`published ${final}`);
+    report.note(`published ${final}`);
   },
 };
 

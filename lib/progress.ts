@@ -5,6 +5,8 @@ import type { Logger } from './log.js';
 export interface StepReporter {
   /** A line of detail from inside the running step (shown in heartbeats and with --verbose). */
   detail(line: string): void;
+  /** A result worth showing always (sizes, versions, what was reused). */
+  note(line: string): void;
 }
 
 export interface Step<C> {
@@ -44,6 +46,7 @@ export async function runSteps<C>(
           last = line.length > 160 ? `${line.slice(0, 157)}...` : line;
           opts.log.debug(`${step.name}: ${line}`);
         },
+        note: (line) => opts.log.info(`      ${line}`),
       });
     } catch (err) {
       opts.log.info(`${tag}: failed after ${fmt(clock() - start)}`);

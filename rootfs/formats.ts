@@ -31,11 +31,11 @@ export const squashfs: RootImageFormat = {
   },
   async verify(image, o) {
     const { stdout } = await run(['unsquashfs', '-s', image], o);
-    const size = /Filesystem size ([\d.]+ Kbytes)/.exec(stdout)?.[1];
+    const bytes = /Filesystem size (\d+) bytes/.exec(stdout)?.[1];
     const comp = /Compression (\w+)/.exec(stdout)?.[1];
     const inodes = /Number of inodes (\d+)/.exec(stdout)?.[1];
-    if (!size || !comp) throw new Error(`unsquashfs -s ${image} did not describe a squashfs superblock:\n${stdout}`);
-    return `squashfs, ${comp}, ${size}, ${inodes ?? '?'} inodes`;
+    if (!bytes || !comp) throw new Error(`unsquashfs -s ${image} did not describe a squashfs superblock:\n${stdout}`);
+    return `squashfs, ${comp}, ${(Number(bytes) / 1e6).toFixed(1)} MB, ${inodes ?? '?'} inodes`;
   },
 };
 

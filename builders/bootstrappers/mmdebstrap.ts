@@ -43,7 +43,7 @@ export const mmdebstrapBootstrapper: Bootstrapper = {
     const cachedRoot = join(entry, 'root');
     const cached = existsSync(join(entry, 'complete')) && !ctx.opts.noCache;
     if (cached) {
-      report.detail(`reusing cached bootstrap ${entry}`);
+      report.note(`reusing the cached bootstrap ${entry} (--no-cache for a fresh one)`);
     } else {
       await mkdir(join(ctx.opts.cacheDir, 'bootstrap'), { recursive: true });
       const partial = `${entry}.partial-${process.pid}`;
@@ -62,6 +62,6 @@ export const mmdebstrapBootstrapper: Bootstrapper = {
     }
     report.detail('copying the bootstrapped root into the build folder');
     await run(['cp', '-a', '--reflink=auto', `${cachedRoot}/.`, ctx.root], { log: ctx.log, signal: ctx.signal });
-    ctx.bootstrapInfo = { method: 'mmdebstrap', cacheKey: key, cached };
+    ctx.bootstrapInfo = { method: 'mmdebstrap', cacheKey: key, cached, sourceHash: key };
   },
 };

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolveTemplatePath } from '../template.js';
 import { extractTarball } from '../tarextract.js';
 import type { Bootstrapper } from './index.js';
+import { sha256File } from '../steps/manifest.js';
 
 export const tarballBootstrapper: Bootstrapper = {
   method: 'tarball',
@@ -18,8 +19,8 @@ export const tarballBootstrapper: Bootstrapper = {
       log: ctx.log,
       onProgress: (s) => report.detail(`${s.entries} entries, ${(s.bytes / 1e6).toFixed(0)} MB`),
     });
-    report.detail(`extracted ${stats.entries} entries (${stats.files} files, ${(stats.bytes / 1e6).toFixed(1)} MB) from ${file}`);
+    report.note(`extracted ${stats.entries} entries (${stats.files} files, ${(stats.bytes / 1e6).toFixed(1)} MB) from ${file}`);
     for (const s of stats.skipped) ctx.log.warn(`tarball entry skipped: ${s}`);
-    ctx.bootstrapInfo = { method: 'tarball' };
+    ctx.bootstrapInfo = { method: 'tarball', sourceHash: await sha256File(file) };
   },
 };

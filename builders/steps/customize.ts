@@ -7,6 +7,9 @@ import { render } from '../../lib/render.js';
 import { safeJoin } from '../../rootfs/paths.js';
 import { findKernel } from './kernel.js';
 import { buildView, type ImageView } from '../view.js';
+import { hashTree } from '../template.js';
+import { packageVersion } from '../../lib/paths.js';
+import { createHash } from 'node:crypto';
 import type { BuildContext } from '../context.js';
 import type { Step } from '../../lib/progress.js';
 
@@ -66,7 +69,11 @@ export const customize: Step<BuildContext> = {
       ...ctx.template.overlays.map((o) => ({ label: `overlay ${o}`, dir: join(ctx.opts.overlaysDir, o, 'rootfs') })),
       { label: `template ${ctx.template.distro}`, dir: join(ctx.template.dir, 'rootfs') },
     ];
+    const inputs = createHash('sha256').update(
+      JSON.stringify({ source: ctx.bootstrapInfo?.sourceHash, template: ctx.template.hash, name: ctx.name, builder: packageVersion() }),
+    );
     for (const s of sources) {
+      if (existsSync(s.dir)) inputs.update(`${s.label}\0${await hashTree(s.dir)}`);
       if (!existsSync(s.dir)) {
         if (s.label.startsWith('overlay')) throw new Error(`${ctx.template.file}: overlays: ${s.label} has no folder ${s.dir}`);
         continue;
@@ -84,6 +91,7 @@ export const customize: Step<BuildContext> = {
         report.detail(`pruned /${relative(ctx.root, p)}`);
       }
     }
+    ctx.rootInputs = inputs.digest('hex');
     for (const w of ctx.template.writable) await mkdir(await safeJoin(ctx.root, w.path, { createParents: true }), { recursive: true });
   },
 };

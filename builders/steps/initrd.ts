@@ -32,10 +32,10 @@ export const initrd: Step<BuildContext> = {
       log: ctx.log,
     });
     ctx.modules = plan;
-    if (plan.missingOptional.length) report.detail(`optional modules this kernel lacks: ${plan.missingOptional.join(', ')}`);
+    if (plan.missingOptional.length) report.note(`optional modules this kernel lacks: ${plan.missingOptional.join(', ')}`);
     const packed = await compress(cpio, ctx.compression, ctx.log);
     await writeFile(join(ctx.outDir, 'initrd.img'), packed);
     ctx.artifacts.initrd = 'initrd.img';
-    report.detail(`${plan.modules.length} modules, ${(cpio.length / 1e6).toFixed(1)} MB cpio -> ${(packed.length / 1e6).toFixed(1)} MB ${ctx.compression}`);
+    report.note(`${plan.modules.length} modules, ${(cpio.length / 1e6).toFixed(1)} MB cpio -> ${(packed.length / 1e6).toFixed(1)} MB ${ctx.compression}`);
   },
 };

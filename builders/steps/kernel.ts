@@ -38,6 +38,6 @@ export const kernel: Step<BuildContext> = {
     ctx.kernelFile = k.file;
     await copyFile(k.file, join(ctx.outDir, 'vmlinuz'));
     ctx.artifacts.kernel = 'vmlinuz';
-    report.detail(`kernel ${k.version}, ${(head.length / 1e6).toFixed(1)} MB`);
+    report.note(`kernel ${k.version}, ${(head.length / 1e6).toFixed(1)} MB`);
   },
 };

@@ -20,7 +20,9 @@ export interface Manifest {
   rootFormat: string;
   initrdCompression: string;
   initrdModules: string[];
-  bootstrap: { method: string; cacheKey?: string; cached?: boolean };
+  bootstrap: { method: string; cacheKey?: string; cached?: boolean; sourceHash: string };
+  /** Hash of every input of the root image (bootstrap, template, overlays, name, builder). */
+  rootInputs: string;
   builtAt: string;
   builder: string;
   artifacts: Record<string, Artifact>;
@@ -56,7 +58,8 @@ export const manifest: Step<BuildContext> = {
       rootFormat: ctx.format,
       initrdCompression: ctx.compression,
       initrdModules: (ctx.modules?.modules ?? []).map((x) => x.name),
-      bootstrap: ctx.bootstrapInfo ?? { method: 'unknown' },
+      bootstrap: ctx.bootstrapInfo ?? { method: 'unknown', sourceHash: '' },
+      rootInputs: ctx.rootInputs ?? '',
       builtAt: ctx.now.toISOString(),
       builder: `diskless ${packageVersion()}`,
       artifacts,

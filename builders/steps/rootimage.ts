@@ -1,8 +1,28 @@
-// root image: the customized root as a read-only squashfs or EROFS image.
+// root image: the customized root as a read-only squashfs or EROFS image. When an
+// earlier version of this image was made from exactly the same inputs (same
+// bootstrap, template, overlays) its root image is reused after a hash check.
+import { existsSync } from 'node:fs';
+import { copyFile, link, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ROOT_FORMATS } from '../../rootfs/formats.js';
+import { sha256File, type Manifest } from './manifest.js';
 import type { BuildContext } from '../context.js';
 import type { Step } from '../../lib/progress.js';
+
+/** An earlier version's root image with the same inputs and a hash that still checks out. */
+export async function findReusable(ctx: Pick<BuildContext, 'opts' | 'name' | 'rootInputs' | 'format'>): Promise<string | undefined> {
+  if (!ctx.rootInputs || ctx.opts.noCache) return undefined;
+  const imageDir = join(ctx.opts.outDir, ctx.name);
+  const versions = (await readdir(imageDir).catch(() => [] as string[])).filter((v) => !v.startsWith('.') && v !== 'current').sort().reverse();
+  for (const v of versions) {
+    const m = JSON.parse(await readFile(join(imageDir, v, 'manifest.json'), 'utf8').catch(() => '{}')) as Partial<Manifest>;
+    const art = m.artifacts?.root;
+    if (m.rootInputs !== ctx.rootInputs || m.rootFormat !== ctx.format || !art) continue;
+    const file = join(imageDir, v, art.file);
+    if (existsSync(file) && (await sha256File(file)) === art.sha256) return file;
+  }
+  return undefined;
+}
 
 export const rootImage: Step<BuildContext> = {
   name: 'root-image',
@@ -10,8 +30,14 @@ export const rootImage: Step<BuildContext> = {
   async run(ctx, report) {
     const format = ROOT_FORMATS[ctx.format];
     const out = join(ctx.outDir, format.file);
-    await format.build(ctx.root, out, { log: ctx.log, onLine: (l) => report.detail(l), signal: ctx.signal });
-    report.detail(await format.verify(out, { log: ctx.log }));
+    const reuse = await findReusable(ctx);
+    if (reuse) {
+      await link(reuse, out).catch(() => copyFile(reuse, out));
+      report.note(`inputs unchanged: reusing ${reuse} (sha256 checked; --no-cache rebuilds it)`);
+    } else {
+      await format.build(ctx.root, out, { log: ctx.log, onLine: (l) => report.detail(l), signal: ctx.signal });
+    }
+    report.note(await format.verify(out, { log: ctx.log }));
     ctx.artifacts.root = format.file;
   },
 };
