@@ -1,7 +1,7 @@
 // Load a YAML file and validate it against a zod schema, reporting every problem
 // as `file:line: key: message` so an administrator can go straight to the fix.
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument, isNode } from 'yaml';
+import { LineCounter, parseDocument, isNode, isMap, isScalar } from 'yaml';
 import type { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -33,7 +33,16 @@ export function parseYaml<S extends z.ZodType>(text: string, file: string, schem
   const data = doc.toJS() ?? {};
   const res = schema.safeParse(data);
   if (res.success) return res.data;
-  const problems = res.error.issues.map((issue) => {
+  const problems = res.error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      // Point at each unknown key itself.
+      const parent = issue.path.length ? doc.getIn(issue.path as unknown[], true) : doc.contents;
+      return issue.keys.map((k) => {
+        const pair = isMap(parent) ? parent.items.find((it) => isScalar(it.key) && it.key.value === k) : undefined;
+        const off = pair && isNode(pair.key) ? pair.key.range?.[0] : undefined;
+        return `${file}:${lineOf(off)}: ${keyPath([...issue.path, k] as PropertyKey[])}: unknown key (check its spelling)`;
+      });
+    }
     // Point at the deepest node that exists: a missing key is reported at its parent.
     let path = issue.path as PropertyKey[];
     let node: unknown = undefined;

@@ -15,10 +15,12 @@ if (tsc.status !== 0) {
   failed++;
 } else passed++;
 
+const env = { ...process.env, NO_COLOR: '1' };
+delete env.FORCE_COLOR;
 const uvu = spawnSync(
   process.execPath,
   ['--import', 'tsx/esm', 'node_modules/uvu/bin.js', 'test', `${pattern ? `.*${pattern}.*` : ''}\\.test\\.ts$`],
-  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' }, maxBuffer: 256 * 1024 * 1024 },
+  { stdio: ['ignore', 'pipe', 'inherit'], env, maxBuffer: 256 * 1024 * 1024 },
 );
 const out = uvu.stdout?.toString() ?? '';
 process.stdout.write(out);

@@ -51,12 +51,17 @@ export async function handler(argv: BuildImageArgs): Promise<void> {
   ]);
   const log = consoleLogger({ verbose: argv.verbose });
   const ac = new AbortController();
+  // `on`, not `once`: execa's exit hook re-raises a signal that has no other listener.
   const onSignal = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) {
+      log.info(`${sig} again: exiting now; the next build removes the staging folder`);
+      process.exit(130);
+    }
     log.info(`${sig}: stopping the build and removing its staging folder`);
     ac.abort(new Error(`interrupted by ${sig}`));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const res = await buildImage(
       {

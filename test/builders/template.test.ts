@@ -1,0 +1,132 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listTemplates, loadTemplate } from '../../builders/template.js';
+import { ConfigError } from '../../lib/yamlfile.js';
+import { defaultTemplatesDir } from '../../lib/paths.js';
+import { mmdebstrapArgs, sourceLines } from '../../builders/bootstrappers/mmdebstrap.js';
+
+const shipped = defaultTemplatesDir();
+
+function tplDir(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tpl-'));
+  mkdirSync(join(dir, 'x'));
+  writeFileSync(join(dir, 'x', 'template.yaml'), yaml);
+  return dir;
+}
+
+async function problems(yaml: string): Promise<string[]> {
+  const dir = tplDir(yaml);
+  try {
+    await loadTemplate(dir, 'x');
+    assert.unreachable('should not load');
+    return [];
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    return (err as ConfigError).problems;
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+}
+
+const good = `name: x
+bootstrap:
+  method: mmdebstrap
+  suite: bookworm
+  sources:
+    - uri: http://deb.debian.org/debian
+      suites: [bookworm]
+      components: [main]
+kernel:
+  package: linux-image-amd64
+initrd:
+  modules:
+    required: [squashfs]
+writable:
+  - path: /etc
+`;
+
+test('shipped templates: debian and ubuntu load and validate', async () => {
+  assert.equal((await listTemplates(shipped)).filter((t) => ['debian', 'ubuntu'].includes(t)), ['debian', 'ubuntu']);
+  const d = await loadTemplate(shipped, 'debian');
+  assert.is(d.bootstrap.suite, 'bookworm');
+  assert.is(d.kernel.package, 'linux-image-amd64');
+  assert.ok(d.initrd.modules.required.includes('squashfs'));
+  assert.match(d.hash, /^[0-9a-f]{64}$/);
+  const u = await loadTemplate(shipped, 'ubuntu');
+  assert.is(u.bootstrap.suite, 'noble');
+  assert.match(u.bootstrap.keyring!, /keyring\/ubuntu-archive-keyring.gpg$/);
+});
+
+test('mmdebstrap command line comes from the template data', async () => {
+  const d = await loadTemplate(shipped, 'debian');
+  const argv = mmdebstrapArgs(d);
+  assert.ok(argv.includes('--variant=minbase'));
+  assert.ok(argv.some((a) => a.startsWith('--include=') && a.includes('linux-image-amd64') && a.includes('busybox-static')));
+  assert.ok(argv.includes('--keyring=/usr/share/keyrings/debian-archive-keyring.gpg'));
+  assert.not.ok(argv.some((a) => /allow-insecure|AllowUnauthenticated|--no-check/i.test(a)), 'signatures are never disabled');
+  assert.equal(sourceLines(d), [
+    'deb http://deb.debian.org/debian bookworm main',
+    'deb http://deb.debian.org/debian bookworm-updates main',
+    'deb http://deb.debian.org/debian-security bookworm-security main',
+  ]);
+});
+
+test('a good minimal template loads with defaults filled in', async () => {
+  const dir = tplDir(good);
+  try {
+    const t = await loadTemplate(dir, 'x');
+    assert.is(t.arch, 'amd64');
+    assert.is(t.initrd.compression, 'zstd');
+    assert.is(t.rootImage.format, 'squashfs');
+    assert.equal(t.writable, [{ path: '/etc', mode: 'overlay' }]);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('unknown distro: the error lists the templates there are', async () => {
+  try {
+    await loadTemplate(shipped, 'gentoo');
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, /unknown distribution 'gentoo'/);
+    assert.match((err as Error).message, /debian, ubuntu/);
+  }
+});
+
+test('a wrong value names the file, the line and the key', async () => {
+  const p = await problems(good.replace('method: mmdebstrap', 'method: yum'));
+  assert.is(p.length, 1);
+  assert.match(p[0]!, /template\.yaml:3: bootstrap\.method: /);
+});
+
+test('a missing key is reported at its parent, with the key path', async () => {
+  const p = await problems(good.replace('kernel:\n  package: linux-image-amd64\n', 'kernel:\n  cmdline: quiet\n'));
+  assert.ok(p.some((x) => /template\.yaml:\d+: kernel\.package: /.test(x)), p.join('\n'));
+});
+
+test('unknown keys and bad list items are errors with their line', async () => {
+  const p = await problems(good.replace('writable:\n  - path: /etc\n', 'writable:\n  - path: etc\npackges: [vim]\n'));
+  assert.ok(p.some((x) => /template\.yaml:15: writable\[0\]\.path: must be an absolute path/.test(x)), p.join('\n'));
+  assert.ok(p.some((x) => /template\.yaml:16: packges: unknown key/.test(x)), p.join('\n'));
+});
+
+test('broken YAML names the line', async () => {
+  const p = await problems('name: x\nbootstrap: [unclosed\n');
+  assert.ok(p.some((x) => /template\.yaml:\d+:/.test(x)), p.join('\n'));
+});
+
+test('a keyring that is not there is named', async () => {
+  const p = await problems(good.replace('  suite: bookworm\n', '  suite: bookworm\n  keyring: keys/missing.gpg\n'));
+  assert.ok(p.some((x) => /bootstrap\.keyring: file .*keys\/missing\.gpg does not exist/.test(x)), p.join('\n'));
+});
+
+test('mmdebstrap without sources is refused', async () => {
+  const p = await problems(good.replace(/  sources:\n(    .*\n)+/, ''));
+  assert.ok(p.some((x) => /bootstrap\.sources: mmdebstrap needs at least one source/.test(x)), p.join('\n'));
+});
+
+test.run();
