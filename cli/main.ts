@@ -4,10 +4,13 @@ import { buildImageCommand } from './commands/build-image.js';
 import { packageVersion } from '../lib/paths.js';
 
 export function cli(args: string[], scriptName = 'diskless') {
-  return yargs(args)
-    .scriptName(scriptName)
-    .command(buildImageCommand)
-    .demandCommand(1, 'Name a command; try --help.')
+  const y = yargs(args).scriptName(scriptName);
+  // `build-image` alone is the same verb as its default command.
+  const withCommands =
+    scriptName === 'build-image'
+      ? y.command(buildImageCommand(true))
+      : y.command(buildImageCommand()).demandCommand(1, 'Name a command; try --help.');
+  return withCommands
     .strict()
     .recommendCommands()
     .version(packageVersion())

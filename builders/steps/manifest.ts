@@ -20,6 +20,8 @@ export interface Manifest {
   rootFormat: string;
   initrdCompression: string;
   initrdModules: string[];
+  /** Requested modules that are built into this kernel (nothing to ship). */
+  initrdBuiltin: string[];
   bootstrap: { method: string; cacheKey?: string; cached?: boolean; sourceHash: string };
   /** Hash of every input of the root image (bootstrap, template, overlays, name, builder). */
   rootInputs: string;
@@ -58,6 +60,7 @@ export const manifest: Step<BuildContext> = {
       rootFormat: ctx.format,
       initrdCompression: ctx.compression,
       initrdModules: (ctx.modules?.modules ?? []).map((x) => x.name),
+      initrdBuiltin: ctx.modules?.builtin ?? [],
       bootstrap: ctx.bootstrapInfo ?? { method: 'unknown', sourceHash: '' },
       rootInputs: ctx.rootInputs ?? '',
       builtAt: ctx.now.toISOString(),

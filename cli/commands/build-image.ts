@@ -19,7 +19,8 @@ export interface BuildImageArgs {
 
 const defaultCacheDir = () => join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'diskless');
 
-export function builder(y: Argv): Argv<BuildImageArgs> {
+/** `verb` is how the examples spell the command: `$0 build-image` or, for the build-image bin, `$0`. */
+export function builder(y: Argv, verb = '$0 build-image'): Argv<BuildImageArgs> {
   return y
     .positional('distro', { type: 'string', demandOption: true, describe: 'template name: a folder under templates/ (debian, ubuntu, ...)' })
     .option('out', { type: 'string', default: './images', describe: 'where image versions are written: OUT/<name>/<version>/ and OUT/<name>/current' })
@@ -32,10 +33,10 @@ export function builder(y: Argv): Argv<BuildImageArgs> {
     .option('templates', { type: 'string', describe: 'templates folder (default: the one shipped with diskless)' })
     .option('overlays', { type: 'string', describe: 'overlays folder (default: the one shipped with diskless)' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print every command and every line of step detail' })
-    .example('$0 build-image debian', 'Debian bookworm image in ./images/debian-bookworm-amd64/<version>/')
-    .example('$0 build-image ubuntu --format erofs', 'Ubuntu noble with an EROFS root image')
-    .example('$0 build-image debian --from-tar rootfs.tar.zst --name custom', 'image from a root tarball made elsewhere')
-    .example('$0 build-image debian --no-cache', 'fresh bootstrap, ignoring the cache')
+    .example(`${verb} debian`, 'Debian bookworm image in ./images/debian-bookworm-amd64/<version>/')
+    .example(`${verb} ubuntu --format erofs`, 'Ubuntu noble with an EROFS root image')
+    .example(`${verb} debian --from-tar rootfs.tar.zst --name custom`, 'image from a root tarball made elsewhere')
+    .example(`${verb} debian --no-cache`, 'fresh bootstrap, ignoring the cache')
     .epilog(
       'Steps: bootstrap, customize, kernel, initrd, root-image, manifest, publish. Each prints its time.\n' +
         'The new version becomes OUT/<name>/current only when every step has passed; a failed or\n' +
@@ -94,9 +95,11 @@ export async function handler(argv: BuildImageArgs): Promise<void> {
   }
 }
 
-export const buildImageCommand: CommandModule<object, BuildImageArgs> = {
-  command: 'build-image <distro>',
-  describe: 'build a network-boot image: kernel, initrd, read-only root image, manifest',
-  builder: builder as CommandModule<object, BuildImageArgs>['builder'],
-  handler,
-};
+export function buildImageCommand(standalone = false): CommandModule<object, BuildImageArgs> {
+  return {
+    command: standalone ? '$0 <distro>' : 'build-image <distro>',
+    describe: 'build a network-boot image: kernel, initrd, read-only root image, manifest',
+    builder: ((y: Argv) => builder(y, standalone ? '$0' : '$0 build-image')) as CommandModule<object, BuildImageArgs>['builder'],
+    handler,
+  };
+}

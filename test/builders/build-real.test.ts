@@ -1,0 +1,137 @@
+// The real thing: `build-image debian` with real mmdebstrap from Debian's archive,
+// real mksquashfs/mkfs.erofs, then every artifact checked with independent tools.
+// `build-image ubuntu` runs too when Ubuntu's archive answers.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../../lib/paths.js';
+import { isBzImage } from '../../rootfs/kernel.js';
+
+const work = mkdtempSync(join(tmpdir(), 'diskless-real-'));
+const out = join(work, 'images');
+const cache = join(work, 'cache');
+
+function skipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (mmdebstrap --mode=root, mknod, chown)';
+  for (const [tool, pkg] of [['mmdebstrap', 'mmdebstrap'], ['mksquashfs', 'squashfs-tools'], ['mkfs.erofs', 'erofs-utils'], ['cpio', 'cpio'], ['zstd', 'zstd'], ['file', 'file']]) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (apt-get install ${pkg})`;
+  }
+  return undefined;
+}
+
+/** Run the `build-image` bin entry (from source) and return its output. */
+function buildImage(args: string[]): string {
+  const res = spawnSync(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), 'cli/build-image.ts'), ...args, '--out', out, '--cache-dir', cache], {
+    cwd: projectRoot(),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const text = `${res.stdout}${res.stderr}`;
+  if (res.status !== 0) throw new Error(`build-image ${args.join(' ')} exited ${res.status}:\n${text.slice(-4000)}`);
+  return text;
+}
+
+interface Manifest {
+  kernelVersion: string;
+  initrdModules: string[];
+  initrdBuiltin: string[];
+  rootFormat: string;
+  bootstrap: { cached?: boolean };
+  artifacts: Record<string, { file: string; size: number; sha256: string }>;
+}
+
+/** Check one version folder with tools that are not ours. */
+function checkArtifacts(dir: string, format: 'squashfs' | 'erofs'): Manifest {
+  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  // Every manifest hash matches sha256sum.
+  for (const a of Object.values(m.artifacts)) {
+    const sum = execFileSync('sha256sum', [join(dir, a.file)]).toString().split(' ')[0];
+    assert.is(sum, a.sha256, `${a.file} sha256`);
+    assert.is(Number(execFileSync('stat', ['-c', '%s', join(dir, a.file)]).toString()), a.size, `${a.file} size`);
+  }
+  // The kernel is a bzImage.
+  assert.match(execFileSync('file', ['-b', join(dir, 'vmlinuz')]).toString(), /Linux kernel x86 boot executable bzImage/);
+  assert.ok(isBzImage(readFileSync(join(dir, 'vmlinuz'))));
+  // The initrd lists /init, busybox and the module files.
+  const cpio = execFileSync('zstd', ['-dc', join(dir, 'initrd.img')], { maxBuffer: 512 * 1024 * 1024 });
+  const names = execFileSync('cpio', ['-t', '--quiet'], { input: cpio, maxBuffer: 64 * 1024 * 1024 }).toString().split('\n');
+  for (const n of ['init', 'bin/busybox', `lib/modules/${m.kernelVersion}/modules.dep`]) assert.ok(names.includes(n), `${n} in initrd`);
+  // Each module the template requires is shipped, or built into this kernel (Ubuntu builds in squashfs).
+  for (const mod of ['squashfs', 'overlay', 'loop', 'virtio_net', 'e1000', 'af_packet', format]) {
+    const shipped = names.some((n) => n.endsWith(`/${mod}.ko`));
+    assert.ok(shipped || m.initrdBuiltin.includes(mod), `${mod}: in the initrd or built in`);
+    assert.is(shipped, m.initrdModules.includes(mod), `${mod}: manifest agrees with the initrd`);
+  }
+  for (const mod of m.initrdModules) assert.ok(names.some((n) => n.replace(/-/g, '_').endsWith(`/${mod}.ko`)), `${mod}.ko in initrd`);
+  assert.not.ok(names.some((n) => /\.ko\.(zst|xz|gz)$/.test(n)), 'modules shipped uncompressed for busybox insmod');
+  // The root image reads back.
+  if (format === 'squashfs') {
+    assert.match(execFileSync('unsquashfs', ['-s', join(dir, 'root.squashfs')]).toString(), /Found a valid SQUASHFS 4:0 superblock/);
+    const list = execFileSync('unsquashfs', ['-l', '-d', '', join(dir, 'root.squashfs')], { maxBuffer: 256 * 1024 * 1024 }).toString();
+    for (const p of ['/etc/diskless/writable', '/etc/machine-id', '/usr/lib/systemd/systemd', `/usr/lib/modules/${m.kernelVersion}/modules.dep`]) {
+      assert.ok(list.includes(`${p}\n`), `${p} in root image`);
+    }
+  } else {
+    execFileSync('fsck.erofs', [join(dir, 'root.erofs')]);
+  }
+  return m;
+}
+
+const reason = skipReason();
+if (reason) {
+  test('real build-image', () => console.log(`SKIP: real build-image tests: ${reason}`));
+} else {
+  test('build-image debian: real bootstrap, every artifact checked', () => {
+    const text = buildImage(['debian']);
+    for (const step of ['bootstrap', 'customize', 'kernel', 'initrd', 'root-image', 'manifest', 'publish']) {
+      assert.match(text, new RegExp(`\\] ${step}: done in [\\d.]+s`), `${step} progress line`);
+    }
+    const imageDir = join(out, 'debian-bookworm-amd64');
+    const m = checkArtifacts(join(imageDir, readlinkSync(join(imageDir, 'current'))), 'squashfs');
+    assert.is(m.bootstrap.cached, false);
+  });
+
+  test('build-image debian --format erofs: cached bootstrap, EROFS root', () => {
+    const text = buildImage(['debian', '--format', 'erofs', '--name', 'debian-erofs']);
+    assert.match(text, /reusing the cached bootstrap/);
+    const imageDir = join(out, 'debian-erofs');
+    const m = checkArtifacts(join(imageDir, readlinkSync(join(imageDir, 'current'))), 'erofs');
+    assert.is(m.bootstrap.cached, true);
+    assert.is(m.rootFormat, 'erofs');
+  });
+
+  test('an unchanged rebuild reuses the bootstrap and the root image', () => {
+    const imageDir = join(out, 'debian-bookworm-amd64');
+    const before = readlinkSync(join(imageDir, 'current'));
+    const text = buildImage(['debian']);
+    assert.match(text, /reusing the cached bootstrap/);
+    assert.match(text, /inputs unchanged: reusing/);
+    const after = readlinkSync(join(imageDir, 'current'));
+    assert.is.not(after, before);
+    const a = JSON.parse(readFileSync(join(imageDir, before, 'manifest.json'), 'utf8')) as Manifest;
+    const b = checkArtifacts(join(imageDir, after), 'squashfs');
+    assert.is(b.artifacts.initrd!.sha256, a.artifacts.initrd!.sha256, 'byte-identical initrd');
+    assert.is(b.artifacts.root!.sha256, a.artifacts.root!.sha256);
+  });
+
+  test('build-image ubuntu (when the Ubuntu archive answers)', async () => {
+    const url = 'http://archive.ubuntu.com/ubuntu/dists/noble/Release';
+    const answered = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(8000) }).then((r) => r.ok, () => false);
+    if (!answered) {
+      console.log(`SKIP: build-image ubuntu: ${url} did not answer from this machine`);
+      return;
+    }
+    buildImage(['ubuntu']);
+    const imageDir = join(out, 'ubuntu-noble-amd64');
+    checkArtifacts(join(imageDir, readlinkSync(join(imageDir, 'current'))), 'squashfs');
+  });
+}
+
+test.after(() => {
+  if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+});
+
+test.run();

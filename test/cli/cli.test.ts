@@ -1,0 +1,65 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../../lib/paths.js';
+import { requireTools } from '../../lib/run.js';
+
+function cli(bin: 'diskless' | 'build-image', args: string[]) {
+  const res = spawnSync(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), `cli/${bin}.ts`), ...args], { cwd: projectRoot(), encoding: 'utf8' });
+  return { code: res.status, out: `${res.stdout}${res.stderr}` };
+}
+
+test('diskless --help lists the verbs', () => {
+  const r = cli('diskless', ['--help']);
+  assert.is(r.code, 0);
+  assert.match(r.out, /build-image <distro>/);
+});
+
+test('build-image --help teaches: options, examples, what happens on failure', () => {
+  for (const r of [cli('diskless', ['build-image', '--help']), cli('build-image', ['--help'])]) {
+    assert.is(r.code, 0);
+    for (const s of ['--out', '--format', '--from-tar', '--no-cache', 'Examples:', 'build-image debian', 'current']) assert.match(r.out, s);
+  }
+});
+
+test('a misspelt flag is named, with a pointer to --help', () => {
+  const r = cli('diskless', ['build-image', 'debian', '--formt', 'erofs']);
+  assert.is(r.code, 2);
+  assert.match(r.out, /formt/);
+  assert.match(r.out, /--help/);
+});
+
+test('a bad choice names the flag and the choices', () => {
+  const r = cli('build-image', ['debian', '--format', 'ext4']);
+  assert.is(r.code, 2);
+  assert.match(r.out, /format/);
+  assert.match(r.out, /squashfs/);
+  assert.match(r.out, /erofs/);
+});
+
+test('an unknown distribution lists the templates', () => {
+  const r = cli('build-image', ['slackware', '--out', mkdtempSync(join(tmpdir(), 'o-'))]);
+  assert.is(r.code, 1);
+  assert.match(r.out, /unknown distribution 'slackware'/);
+  assert.match(r.out, /debian, ubuntu/);
+});
+
+test('a missing host tool names the Debian package to install', async () => {
+  const bin = mkdtempSync(join(tmpdir(), 'path-'));
+  symlinkSync('/bin/sh', join(bin, 'sh'));
+  const old = process.env.PATH;
+  process.env.PATH = bin;
+  try {
+    await requireTools(['mksquashfs']).then(
+      () => assert.unreachable('should fail'),
+      (err: Error) => assert.match(err.message, "'mksquashfs' was not found on this host; install it with: apt-get install squashfs-tools"),
+    );
+  } finally {
+    process.env.PATH = old;
+  }
+});
+
+test.run();
