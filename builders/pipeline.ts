@@ -12,7 +12,7 @@ import { kernel } from './steps/kernel.js';
 import { initrd } from './steps/initrd.js';
 import { rootImage } from './steps/rootimage.js';
 import { manifest } from './steps/manifest.js';
-import { createStaging, lockImage, publish, sweepStaging } from './publish.js';
+import { createStaging, lockImage, publish, pruneVersions, sweepStaging } from './publish.js';
 import { removeTree } from '../rootfs/remove.js';
 import { ROOT_FORMATS } from '../rootfs/formats.js';
 import type { BuildContext, BuildOptions } from './context.js';
@@ -31,6 +31,8 @@ const publishStep: Step<BuildContext> = {
   async run(ctx, report) {
     const final = await publish(join(ctx.opts.outDir, ctx.name), ctx.outDir, ctx.version);
     report.note(`published ${final}`);
+    const removed = await pruneVersions(join(ctx.opts.outDir, ctx.name), ctx.opts.keep ?? 0);
+    if (removed.length) report.note(`removed old versions (--keep ${ctx.opts.keep}): ${removed.join(', ')}`);
   },
 };
 

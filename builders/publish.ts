@@ -94,6 +94,26 @@ export async function publish(imageDir: string, artifactsDir: string, version: s
   return final;
 }
 
+/** Remove the oldest versions beyond `keep`, never the one `current` names. */
+export async function pruneVersions(imageDir: string, keep: number): Promise<string[]> {
+  if (!keep) return [];
+  const current = await currentVersion(imageDir);
+  const versions = (await readdir(imageDir)).filter((n) => /^\d{8}-\d{6}(\.\d+)?$/.test(n)).sort(compareVersions);
+  const removed: string[] = [];
+  for (const v of versions.slice(0, Math.max(0, versions.length - keep))) {
+    if (v === current) continue;
+    await rm(join(imageDir, v), { recursive: true, force: true });
+    removed.push(v);
+  }
+  return removed;
+}
+
+function compareVersions(a: string, b: string): number {
+  const [da, na] = a.split('.');
+  const [db, nb] = b.split('.');
+  return da! < db! ? -1 : da! > db! ? 1 : Number(na ?? 1) - Number(nb ?? 1);
+}
+
 export async function currentVersion(imageDir: string): Promise<string | undefined> {
   return readlink(join(imageDir, CURRENT)).catch(() => undefined);
 }

@@ -4,9 +4,26 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
+# Peer daemons (tftpd-hpa, dnsmasq; atftpd conflicts with tftpd-hpa, so bench/ unpacks its .deb) are installed for tests and benchmarks only:
+# keep apt from starting them as system services.
+policy=/usr/sbin/policy-rc.d
+added_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod +x "$policy"
+  added_policy=1
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   mmdebstrap debian-archive-keyring arch-test \
   squashfs-tools erofs-utils cpio zstd xz-utils busybox-static file attr \
-  ca-certificates >/dev/null
+  ca-certificates iproute2 nftables tcpdump curl \
+  tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client \
+  qemu-system-x86 ipxe-qemu ipxe >/dev/null
+[ -n "$added_policy" ] && $SUDO rm -f "$policy"
+# Stop the peer daemons if an install started them anyway (only those, by name).
+for svc in tftpd-hpa; do
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done
+true
 command -v node >/dev/null || { echo "Node.js 20 or newer is needed (apt-get install nodejs npm)" >&2; exit 1; }

@@ -14,10 +14,13 @@ export interface BuildImageArgs {
   'cache-dir': string;
   templates?: string;
   overlays?: string;
+  keep: number;
   verbose: boolean;
 }
 
-const defaultCacheDir = () => join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'diskless');
+// Builds run as root, so the system cache folder is the natural default.
+const defaultCacheDir = () =>
+  process.getuid?.() === 0 ? '/var/cache/diskless' : join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'diskless');
 
 /** `verb` is how the examples spell the command: `$0 build-image` or, for the build-image bin, `$0`. */
 export function builder(y: Argv, verb = '$0 build-image'): Argv<BuildImageArgs> {
@@ -32,6 +35,7 @@ export function builder(y: Argv, verb = '$0 build-image'): Argv<BuildImageArgs> 
     .option('cache-dir', { type: 'string', default: defaultCacheDir(), describe: 'where bootstrapped roots are cached' })
     .option('templates', { type: 'string', describe: 'templates folder (default: the one shipped with diskless)' })
     .option('overlays', { type: 'string', describe: 'overlays folder (default: the one shipped with diskless)' })
+    .option('keep', { type: 'number', default: 3, describe: 'how many versions to keep per image (current is never removed); 0 keeps all' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print every command and every line of step detail' })
     .example(`${verb} debian`, 'Debian bookworm image in ./images/debian-bookworm-amd64/<version>/')
     .example(`${verb} ubuntu --format erofs`, 'Ubuntu noble with an EROFS root image')
@@ -50,6 +54,10 @@ export async function handler(argv: BuildImageArgs): Promise<void> {
     import('../../lib/log.js'),
     import('../../lib/paths.js'),
   ]);
+  if (process.getuid?.() !== 0) {
+    throw new Error('build-image needs root (mmdebstrap --mode=root, chown and mknod in the image root): run it with sudo');
+  }
+  if (!Number.isInteger(argv.keep) || argv.keep < 0) throw new Error(`--keep ${argv.keep}: give a whole number of versions, 0 to keep all`);
   const log = consoleLogger({ verbose: argv.verbose });
   const ac = new AbortController();
   // `on`, not `once`: execa's exit hook re-raises a signal that has no other listener.
@@ -76,6 +84,7 @@ export async function handler(argv: BuildImageArgs): Promise<void> {
         compression: argv.compression,
         fromTar: argv['from-tar'] ? resolve(argv['from-tar']) : undefined,
         noCache: !argv.cache,
+        keep: argv.keep,
       },
       { log, signal: ac.signal },
     );

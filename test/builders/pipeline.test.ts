@@ -195,6 +195,18 @@ test('a second build while one runs is refused, naming the running pid', async (
   }
 });
 
+test('--keep removes the oldest versions after a publish, never current', async () => {
+  const out = join(work, 'out-keep');
+  const built: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = await buildImage(opts(out, { keep: 2 }), { log: memoryLogger(), now: new Date(Date.UTC(2026, 0, 1, 0, 0, i)) });
+    built.push(r.version);
+  }
+  const imageDir = join(out, 'fake-test-amd64');
+  assert.equal(readdirSync(imageDir).filter((n) => !n.startsWith('.')).sort(), [...built.slice(2), 'current'].sort());
+  assert.is(readlinkSync(join(imageDir, 'current')), built[3]);
+});
+
 test('a template with a wrong module name fails in the initrd step, naming the module', async () => {
   const dir = makeFakeTemplates({ initrd: { compression: 'gzip', modules: { required: ['squashfs', 'not_a_module'] } } });
   await buildImage({ ...opts(join(work, 'out-mod')), templatesDir: dir }, { log: memoryLogger() }).then(
