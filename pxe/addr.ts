@@ -44,7 +44,7 @@ export function normalizeMac(s: string): string | undefined {
   if (!/^[0-9a-f]{12}$/.test(hex)) return undefined;
   const sep = s.trim().match(/[:.-]/g);
   // Separators, if any, must split the digits into one consistent pattern.
-  if (sep && !/^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(s.trim()) && !/^([0-9a-f]{4}\.){2}[0-9a-f]{4}$/i.test(s.trim())) return undefined;
+  if (sep && !/^[0-9a-f]{2}([:-])([0-9a-f]{2}\1){4}[0-9a-f]{2}$/i.test(s.trim()) && !/^([0-9a-f]{4}\.){2}[0-9a-f]{4}$/i.test(s.trim())) return undefined;
   return hex.match(/../g)!.join(':');
 }
 

@@ -32,7 +32,13 @@ export const InventorySchema = z.strictObject({
   subnets: z.array(NetworkSchema).default([]),
   servers: z.array(ip4).min(1),
   defaults: z
-    .strictObject({ image: z.string().min(1).optional(), kernelArgs: z.string().default(''), role: role.default('linux') })
+    .strictObject({
+      image: z.string().min(1).optional(),
+      kernelArgs: z.string().default(''),
+      role: role.default('linux'),
+      /** Hypervisor command line for xen-dom0 nodes. */
+      xenArgs: z.string().optional(),
+    })
     .default({ kernelArgs: '', role: 'linux' }),
   nodes: z
     .array(
@@ -43,6 +49,7 @@ export const InventorySchema = z.strictObject({
         role: role.optional(),
         image: z.string().min(1).optional(),
         kernelArgs: z.string().optional(),
+        xenArgs: z.string().optional(),
       }),
     )
     .default([]),
@@ -65,6 +72,7 @@ export interface InventoryNode {
   role: 'linux' | 'xen-dom0';
   image: string;
   kernelArgs: string;
+  xenArgs?: string;
   network: Network;
 }
 
@@ -132,6 +140,7 @@ export function parseInventory(text: string, file: string): Inventory {
       role: n.role ?? data.defaults.role,
       image: image ?? '',
       kernelArgs: n.kernelArgs ?? data.defaults.kernelArgs,
+      xenArgs: n.xenArgs ?? data.defaults.xenArgs,
       network: net ?? networks[0]!,
     });
   });

@@ -1,0 +1,100 @@
+// Per-node boot scripts (iPXE, GRUB) rendered from mustache templates with one
+// view-model. Replicas are listed in an order that depends on the node's MAC, so
+// fetches spread across replicas, and each script falls back to the next one.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { render } from '../lib/render.js';
+import type { InventoryNode } from './inventory.js';
+import type { ResolvedImage } from './images.js';
+
+export const DEFAULT_XEN_ARGS = 'dom0_mem=1024M,max:1024M console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all';
+
+export interface BootContext {
+  node: InventoryNode;
+  cluster: string;
+  image: ResolvedImage;
+  /** Every replica, as host:port of its HTTP service. */
+  servers: string[];
+  xenArgs?: string;
+}
+
+/** Rotate the replica list by a hash of the MAC: same node, same order, on every replica. */
+export function replicaOrder(mac: string, servers: string[]): string[] {
+  if (servers.length === 0) return [];
+  const k = createHash('sha256').update(mac).digest().readUInt32BE(0) % servers.length;
+  return [...servers.slice(k), ...servers.slice(0, k)];
+}
+
+export function kernelCmdline(ctx: BootContext): string {
+  const { node, image } = ctx;
+  const order = replicaOrder(node.mac, ctx.servers);
+  const base = `/images/${image.name}/${image.version}`;
+  const root = image.manifest.artifacts.root;
+  const parts = [
+    image.manifest.cmdline,
+    node.kernelArgs,
+    `diskless.cluster=${ctx.cluster}`,
+    `diskless.name=${node.name}`,
+    `diskless.ip=${node.ip}`,
+    `diskless.mac=${node.mac}`,
+    `diskless.image=${image.name}`,
+    `diskless.version=${image.version}`,
+    root ? `diskless.root=${order.map((s) => `http://${s}${base}/${root.file}`).join(',')}` : '',
+    root ? `diskless.sha256=${root.sha256}` : '',
+  ];
+  return parts.filter(Boolean).join(' ').replace(/\s+/g, ' ').trim();
+}
+
+export function bootView(ctx: BootContext) {
+  const order = replicaOrder(ctx.node.mac, ctx.servers);
+  const base = `/images/${ctx.image.name}/${ctx.image.version}`;
+  const a = ctx.image.manifest.artifacts;
+  const attempts = order.map((server, i) => ({
+    label: `replica${i}`,
+    next: i + 1 < order.length ? `replica${i + 1}` : 'failed',
+    server,
+    grubDevice: `(http,${server})`,
+    kernel: `http://${server}${base}/${a.kernel?.file ?? 'vmlinuz'}`,
+    initrd: `http://${server}${base}/${a.initrd?.file ?? 'initrd.img'}`,
+    xen: a.xen ? `http://${server}${base}/${a.xen.file}` : '',
+    kernelPath: `${base}/${a.kernel?.file ?? 'vmlinuz'}`,
+    initrdPath: `${base}/${a.initrd?.file ?? 'initrd.img'}`,
+    xenPath: a.xen ? `${base}/${a.xen.file}` : '',
+  }));
+  return {
+    node: ctx.node,
+    cluster: ctx.cluster,
+    image: { name: ctx.image.name, version: ctx.image.version, distro: ctx.image.manifest.distro },
+    attempts,
+    firstLabel: attempts[0]?.label ?? 'failed',
+    cmdline: kernelCmdline(ctx),
+    xenArgs: ctx.xenArgs ?? ctx.node.xenArgs ?? DEFAULT_XEN_ARGS,
+    isXen: ctx.node.role === 'xen-dom0',
+  };
+}
+
+export type BootScriptKind = 'ipxe' | 'grub';
+
+/** The template file for a node: the distro's own boot/ folder first, then the shared one. */
+export function templateFor(templatesDir: string, distro: string, kind: BootScriptKind, role: string): string[] {
+  const file = kind === 'grub' ? 'grub.cfg.mustache' : `${role}.ipxe.mustache`;
+  return [join(templatesDir, distro, 'boot', file), join(templatesDir, 'boot', file)];
+}
+
+export async function renderBootScript(templatesDir: string, kind: BootScriptKind, ctx: BootContext): Promise<string> {
+  if (ctx.node.role === 'xen-dom0' && !ctx.image.manifest.artifacts.xen) {
+    throw new Error(
+      `node ${ctx.node.name} has role xen-dom0 but image ${ctx.image.name} ${ctx.image.version} has no Xen hypervisor; build it with --variant xen-dom0`,
+    );
+  }
+  const candidates = templateFor(templatesDir, ctx.image.manifest.distro, kind, ctx.node.role);
+  const file = candidates.find((f) => existsSync(f));
+  if (!file) throw new Error(`no boot template: looked for ${candidates.join(' and ')}`);
+  return render(await readFile(file, 'utf8'), bootView(ctx));
+}
+
+export async function renderErrorScript(templatesDir: string, mac: string, message: string): Promise<string> {
+  return render(await readFile(join(templatesDir, 'boot', 'error.ipxe.mustache'), 'utf8'), { mac, message });
+}

@@ -1,0 +1,62 @@
+// Boot events: what happened to each node (DHCP exchanges, files fetched, bytes,
+// durations), printed as one human line each or as JSON lines (--log-format json).
+import type { Logger } from '../lib/log.js';
+
+export interface BootEventBase {
+  /** ISO time, filled in by the event log. */
+  time?: string;
+  /** Node name from the inventory, when the client is known. */
+  node?: string;
+  mac?: string;
+  client?: string;
+}
+
+export type BootEvent = BootEventBase &
+  (
+    | { kind: 'dhcp'; type: string; ip?: string; arch?: number | string; ipxe?: boolean; bootfile?: string; detail?: string }
+    | { kind: 'tftp'; file: string; status: 'done' | 'error'; bytes: number; ms: number; error?: string; blksize?: number; windowsize?: number }
+    | { kind: 'http'; path: string; status: number; bytes: number; ms: number; range?: string }
+    | { kind: 'service'; message: string }
+  );
+
+export type LogFormat = 'text' | 'json';
+
+function human(e: BootEvent): string {
+  const who = [e.node ?? '-', e.mac, e.client].filter(Boolean).join(' ');
+  switch (e.kind) {
+    case 'dhcp':
+      return `${who} dhcp ${e.type}${e.ip ? ` ${e.ip}` : ''}${e.arch !== undefined ? ` arch=${e.arch}` : ''}${e.ipxe ? ' ipxe' : ''}${e.bootfile ? ` boot=${e.bootfile}` : ''}${e.detail ? ` (${e.detail})` : ''}`;
+    case 'tftp':
+      return `${who} tftp ${e.file} ${e.status} ${e.bytes} bytes in ${e.ms} ms${e.error ? `: ${e.error}` : ''}`;
+    case 'http':
+      return `${who} http ${e.path} ${e.status} ${e.bytes} bytes in ${e.ms} ms${e.range ? ` range=${e.range}` : ''}`;
+    case 'service':
+      return e.message;
+  }
+}
+
+export class EventLog {
+  readonly recent: BootEvent[] = [];
+  constructor(
+    private readonly opts: { format: LogFormat; write?: (line: string) => void; now?: () => Date; keep?: number } = { format: 'text' },
+  ) {}
+
+  emit(e: BootEvent): void {
+    const ev = { time: (this.opts.now ?? (() => new Date()))().toISOString(), ...e };
+    this.recent.push(ev);
+    if (this.recent.length > (this.opts.keep ?? 1000)) this.recent.shift();
+    const line = this.opts.format === 'json' ? JSON.stringify(ev) : `${ev.time} ${human(ev)}`;
+    (this.opts.write ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+  }
+
+  /** A Logger whose lines become service events, for code that takes a Logger. */
+  logger(verbose = false): Logger {
+    return {
+      info: (m) => this.emit({ kind: 'service', message: m }),
+      warn: (m) => this.emit({ kind: 'service', message: `warning: ${m}` }),
+      debug: (m) => {
+        if (verbose) this.emit({ kind: 'service', message: m });
+      },
+    };
+  }
+}

@@ -1,0 +1,35 @@
+// What an HTTP path asks for. Pure: a path in, a route out; nothing here touches files.
+import { normalizeMac } from '../addr.js';
+
+export type Route =
+  | { kind: 'boot-script'; mac: string; format: 'ipxe' | 'grub' }
+  | { kind: 'artifact'; image: string; version: string; file: string }
+  | { kind: 'ipxe-binary'; file: string }
+  | { kind: 'status' }
+  | { kind: 'not-found'; reason: string };
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export function route(rawPath: string): Route {
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath.split('?')[0] ?? '');
+  } catch {
+    return { kind: 'not-found', reason: 'bad percent-encoding' };
+  }
+  const parts = path.split('/').filter(Boolean);
+  if (parts.some((p) => p === '..' || p === '.' || p.includes('\0'))) return { kind: 'not-found', reason: 'dot segments are refused' };
+  const [head, ...rest] = parts;
+  if (head === 'status' && rest.length === 0) return { kind: 'status' };
+  if (head === 'boot' && rest.length === 1) {
+    const m = /^(.+?)\.(ipxe|grub\.cfg)$/.exec(rest[0]!);
+    const mac = m && normalizeMac(m[1]!);
+    if (!m || !mac) return { kind: 'not-found', reason: 'boot scripts are /boot/<mac>.ipxe or /boot/<mac>.grub.cfg' };
+    return { kind: 'boot-script', mac, format: m[2] === 'ipxe' ? 'ipxe' : 'grub' };
+  }
+  if (head === 'images' && rest.length === 3 && rest.every((p) => NAME.test(p))) {
+    return { kind: 'artifact', image: rest[0]!, version: rest[1]!, file: rest[2]! };
+  }
+  if (head === 'ipxe' && rest.length === 1 && NAME.test(rest[0]!)) return { kind: 'ipxe-binary', file: rest[0]! };
+  return { kind: 'not-found', reason: 'no such route' };
+}

@@ -1,0 +1,150 @@
+// The HTTP side of the boot service: per-node boot scripts, image artifacts (with
+// Range requests and the manifest's sha256 as ETag) and iPXE binaries. Thin: the
+// route is decided by routes.ts, files are sent by `send`.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import send from 'send';
+import { route, type Route } from './routes.js';
+import { renderBootScript, renderErrorScript } from '../bootscript.js';
+import type { ImageStore } from '../images.js';
+import type { Inventory } from '../inventory.js';
+import type { BootEvent } from '../events.js';
+
+export interface HttpServerOptions {
+  images: ImageStore;
+  inventory: () => Inventory;
+  templatesDir: string;
+  ipxeDir: string;
+  /** host:port of every replica's HTTP service, for boot scripts. */
+  servers: () => string[];
+  address?: string;
+  port?: number;
+  onEvent?: (e: BootEvent) => void;
+  /** Extra fields for /status. */
+  status?: () => object;
+}
+
+export interface HttpServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+function clientIp(req: IncomingMessage): string {
+  return (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+}
+
+export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const ip = clientIp(req);
+    const r = route(req.url ?? '/');
+    let bytes = 0;
+    const inv = opts.inventory();
+    const mac = r.kind === 'boot-script' ? r.mac : undefined;
+    const node = mac ? inv.byMac.get(mac) : inv.nodes.find((n) => n.ip === ip);
+    res.on('finish', () => {
+      opts.onEvent?.({
+        kind: 'http',
+        client: ip,
+        node: node?.name,
+        mac: node?.mac ?? mac,
+        path: req.url ?? '/',
+        status: res.statusCode,
+        bytes,
+        ms: Math.round(performance.now() - started),
+        range: typeof req.headers.range === 'string' ? req.headers.range : undefined,
+      });
+    });
+    const text = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
+      const buf = Buffer.from(body);
+      bytes = buf.length;
+      res.writeHead(status, { 'Content-Type': type, 'Content-Length': buf.length, 'Cache-Control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : buf);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return text(405, 'only GET and HEAD\n');
+    }
+    const file = (dir: string, name: string, etag?: string) => {
+      if (etag) res.setHeader('ETag', `"${etag}"`);
+      res.setHeader('Cache-Control', etag ? 'public, max-age=31536000, immutable' : 'no-cache');
+      const s = send(req, `/${name}`, { root: dir, etag: !etag, lastModified: !etag, dotfiles: 'deny', index: false });
+      s.on('stream', (stream) => stream.on('data', (c: Buffer) => (bytes += c.length)));
+      s.on('error', (err: { status?: number; message: string }) => text(err.status ?? 500, `${err.message}\n`));
+      s.pipe(res);
+    };
+    switch (r.kind) {
+      case 'status':
+        return text(200, `${JSON.stringify({ cluster: inv.cluster, inventory: { version: inv.version, hash: inv.hash }, ...opts.status?.() }, null, 2)}\n`, 'application/json');
+      case 'boot-script':
+        return bootScript(r, node, text);
+      case 'artifact': {
+        let img;
+        try {
+          img = await opts.images.resolve(r.version === 'current' ? r.image : `${r.image}/${r.version}`);
+        } catch (err) {
+          return text(404, `${(err as Error).message}\n`);
+        }
+        if (r.file === 'manifest.json') return file(img.dir, r.file);
+        const art = Object.values(img.manifest.artifacts).find((a) => a.file === r.file);
+        if (!art) return text(404, `image ${img.name} ${img.version} has no artifact ${r.file}\n`);
+        return file(img.dir, r.file, art.sha256);
+      }
+      case 'ipxe-binary':
+        if (!existsSync(join(opts.ipxeDir, r.file))) return text(404, `no ${r.file} in ${opts.ipxeDir} (apt-get install ipxe)\n`);
+        return file(opts.ipxeDir, r.file);
+      case 'not-found':
+        return text(404, `${r.reason}\n`);
+    }
+  };
+
+  const bootScript = async (
+    r: Extract<Route, { kind: 'boot-script' }>,
+    node: ReturnType<Inventory['byMac']['get']>,
+    text: (s: number, b: string, t?: string) => void,
+  ) => {
+    const type = r.format === 'ipxe' ? 'text/plain; charset=utf-8' : 'text/plain; charset=utf-8';
+    const fail = async (message: string) => {
+      // iPXE shows a script's echo lines; a 404 would only say "not found".
+      if (r.format === 'ipxe') return text(200, await renderErrorScript(opts.templatesDir, r.mac, message), type);
+      return text(404, `${message}\n`);
+    };
+    if (!node) return fail(`no node with MAC ${r.mac} in the inventory`);
+    let image;
+    try {
+      image = await opts.images.resolve(node.image);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    try {
+      const inv = opts.inventory();
+      return text(200, await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: opts.servers() }), type);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: Error) => {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end(`internal error: ${err.message}\n`);
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 80, opts.address ?? '0.0.0.0', () => resolve());
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

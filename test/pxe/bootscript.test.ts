@@ -1,0 +1,91 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync, mkdtempSync, cpSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseInventory } from '../../pxe/inventory.js';
+import { ImageStore } from '../../pxe/images.js';
+import { renderBootScript, replicaOrder, kernelCmdline } from '../../pxe/bootscript.js';
+import { defaultTemplatesDir } from '../../lib/paths.js';
+import { makeImages } from '../helpers/images.js';
+import { sample } from '../helpers/inventory.js';
+
+const inv = parseInventory(sample, 'cluster.yaml');
+const servers = ['10.77.0.1:8080', '10.77.0.2:8080', '10.77.0.3:8080'];
+const tpl = defaultTemplatesDir();
+
+test('replica order depends only on the MAC, and spreads nodes across replicas', () => {
+  assert.equal(replicaOrder('52:54:00:77:00:01', servers), replicaOrder('52:54:00:77:00:01', [...servers]));
+  const first = new Map<string, number>();
+  for (let i = 0; i < 300; i++) {
+    const mac = `52:54:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+    const o = replicaOrder(mac, servers);
+    assert.equal([...o].sort(), [...servers].sort(), 'every replica listed once');
+    first.set(o[0]!, (first.get(o[0]!) ?? 0) + 1);
+  }
+  for (const s of servers) assert.ok((first.get(s) ?? 0) > 60, `${s} first for ${first.get(s)} of 300`);
+});
+
+test('linux iPXE script: kernel + initrd from each replica in turn, identity on the command line', async () => {
+  const img = makeImages();
+  const image = await new ImageStore(img.root).resolve('debian-bookworm-amd64');
+  const node = inv.byName.get('node01')!;
+  const script = await renderBootScript(tpl, 'ipxe', { node, cluster: 'lab', image, servers });
+  assert.ok(script.startsWith('#!ipxe\n'));
+  const order = replicaOrder(node.mac, servers);
+  const kernels = script.split('\n').filter((l) => l.startsWith('kernel '));
+  assert.is(kernels.length, 3);
+  kernels.forEach((l, i) => assert.ok(l.startsWith(`kernel http://${order[i]}/images/debian-bookworm-amd64/${img.version}/vmlinuz initrd=initrd.img `), l));
+  assert.match(script, `initrd --name initrd.img http://${order[0]}/images/debian-bookworm-amd64/${img.version}/initrd.img || goto replica1`);
+  const cmd = kernelCmdline({ node, cluster: 'lab', image, servers });
+  for (const s of ['console=ttyS0,115200 quiet', 'diskless.name=node01', 'diskless.ip=10.77.0.11', `diskless.version=${img.version}`,
+    `diskless.sha256=${img.manifest.artifacts.root!.sha256}`, `diskless.root=${order.map((s) => `http://${s}/images/debian-bookworm-amd64/${img.version}/root.squashfs`).join(',')}`]) {
+    assert.ok(cmd.includes(s), `${s} in ${cmd}`);
+  }
+  assert.match(script, /:failed\n.*\nsleep 10\ngoto replica0/);
+});
+
+test('xen-dom0 script: hypervisor, then dom0 kernel and initrd as modules', async () => {
+  const img = makeImages({ xen: true });
+  const image = await new ImageStore(img.root).resolve('debian-bookworm-amd64');
+  const node = inv.byName.get('node02')!;
+  const script = await renderBootScript(tpl, 'ipxe', { node, cluster: 'lab', image, servers });
+  const order = replicaOrder(node.mac, servers);
+  assert.match(script, `kernel http://${order[0]}/images/debian-bookworm-amd64/${img.version}/xen dom0_mem=`);
+  assert.match(script, `module http://${order[0]}/images/debian-bookworm-amd64/${img.version}/vmlinuz console=ttyS0`);
+  assert.match(script, `module http://${order[0]}/images/debian-bookworm-amd64/${img.version}/initrd.img || goto replica1`);
+});
+
+test('xen-dom0 node on an image without Xen: the error names the fix', async () => {
+  const img = makeImages();
+  const image = await new ImageStore(img.root).resolve('debian-bookworm-amd64');
+  await renderBootScript(tpl, 'ipxe', { node: inv.byName.get('node02')!, cluster: 'lab', image, servers }).then(
+    () => assert.unreachable(),
+    (err: Error) => assert.match(err.message, /--variant xen-dom0/),
+  );
+});
+
+test('GRUB config from the same data', async () => {
+  const img = makeImages({ xen: true });
+  const image = await new ImageStore(img.root).resolve('debian-bookworm-amd64');
+  const linux = await renderBootScript(tpl, 'grub', { node: inv.byName.get('node01')!, cluster: 'lab', image, servers });
+  assert.match(linux, /menuentry "diskless node01: debian-bookworm-amd64 .* from 10\.77\.0\.\d:8080" \{/);
+  assert.match(linux, new RegExp(`  linux \\(http,10\\.77\\.0\\.\\d:8080\\)/images/debian-bookworm-amd64/${img.version}/vmlinuz .*diskless.name=node01`));
+  assert.match(linux, /  initrd \(http,/);
+  const xen = await renderBootScript(tpl, 'grub', { node: inv.byName.get('node02')!, cluster: 'lab', image, servers });
+  assert.match(xen, /  multiboot2 \(http,.*\/xen dom0_mem=/);
+  assert.match(xen, /  module2 \(http,.*\/initrd.img/);
+});
+
+test("a distro's own boot template wins over the shared one", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tpl-'));
+  cpSync(tpl, dir, { recursive: true });
+  mkdirSync(join(dir, 'debian', 'boot'), { recursive: true });
+  writeFileSync(join(dir, 'debian', 'boot', 'linux.ipxe.mustache'), '#!ipxe\necho custom {{node.name}} {{image.version}}\n');
+  const img = makeImages();
+  const image = await new ImageStore(img.root).resolve('debian-bookworm-amd64');
+  const s = await renderBootScript(dir, 'ipxe', { node: inv.byName.get('node01')!, cluster: 'lab', image, servers });
+  assert.is(s, `#!ipxe\necho custom node01 ${img.version}\n`);
+});
+
+test.run();
