@@ -1,0 +1,147 @@
+// The dynamic lease table: which pool address is offered to, bound to, or
+// quarantined from which client, until when. The table itself is plain data the
+// pure policy reads and updates; saving it (JSON, temp file + rename) is the
+// server's job, through saveLeases/loadLeases here.
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { parseIp4 } from '../addr.js';
+
+export type LeaseState = 'offered' | 'bound' | 'declined';
+
+export interface Lease {
+  ip: string;
+  /** Lower-case colon MAC; empty for a declined (quarantined) address. */
+  mac: string;
+  state: LeaseState;
+  /** Epoch milliseconds. */
+  expires: number;
+}
+
+export interface LeaseFile {
+  version: 1;
+  leases: Lease[];
+}
+
+export class LeaseTable {
+  private readonly byIp = new Map<number, Lease>();
+  private readonly byMac = new Map<string, Lease>();
+  /** Where the next pool scan starts, per pool (key: start address). */
+  private readonly cursor = new Map<number, number>();
+  /** Bumped on every change; the server saves when it moves. */
+  changes = 0;
+
+  static fromJSON(data: unknown): LeaseTable {
+    const t = new LeaseTable();
+    const list = (data as Partial<LeaseFile> | null)?.leases;
+    if (!Array.isArray(list)) return t;
+    for (const l of list as Partial<Lease>[]) {
+      if (typeof l?.ip !== 'string' || parseIp4(l.ip) === undefined || typeof l.expires !== 'number') continue;
+      if (l.state !== 'offered' && l.state !== 'bound' && l.state !== 'declined') continue;
+      t.put({ ip: l.ip, mac: typeof l.mac === 'string' ? l.mac : '', state: l.state, expires: l.expires });
+    }
+    t.changes = 0;
+    return t;
+  }
+
+  toJSON(now?: number): LeaseFile {
+    const leases = [...this.byIp.values()].filter((l) => now === undefined || l.expires > now);
+    leases.sort((a, b) => parseIp4(a.ip)! - parseIp4(b.ip)!);
+    return { version: 1, leases };
+  }
+
+  get size(): number {
+    return this.byIp.size;
+  }
+
+  all(): Lease[] {
+    return [...this.byIp.values()];
+  }
+
+  /** The live lease on an address, if any. */
+  at(ip: number, now: number): Lease | undefined {
+    const l = this.byIp.get(ip);
+    return l && l.expires > now ? l : undefined;
+  }
+
+  /** This client's lease (live or expired: an expired address is still its first choice). */
+  ofMac(mac: string): Lease | undefined {
+    return this.byMac.get(mac);
+  }
+
+  /** Free for `mac`: nobody else holds it live. */
+  isFreeFor(ip: number, mac: string, now: number): boolean {
+    const l = this.at(ip, now);
+    return !l || (l.mac === mac && l.state !== 'declined');
+  }
+
+  put(l: Lease): void {
+    const n = parseIp4(l.ip)!;
+    const old = this.byIp.get(n);
+    if (old && old.mac && this.byMac.get(old.mac) === old) this.byMac.delete(old.mac);
+    if (l.mac) {
+      const prev = this.byMac.get(l.mac);
+      if (prev && prev !== old) this.byIp.delete(parseIp4(prev.ip)!);
+      this.byMac.set(l.mac, l);
+    }
+    this.byIp.set(n, l);
+    this.changes++;
+  }
+
+  remove(ip: number): void {
+    const l = this.byIp.get(ip);
+    if (!l) return;
+    this.byIp.delete(ip);
+    if (l.mac && this.byMac.get(l.mac) === l) this.byMac.delete(l.mac);
+    this.changes++;
+  }
+
+  /**
+   * First address in [start, end] free for `mac`, scanning from where the last
+   * scan stopped so a full pool costs one pass, not one pass per client.
+   */
+  findFree(start: number, end: number, mac: string, now: number, skip: (ip: number) => boolean): number | undefined {
+    const size = end - start + 1;
+    const from = this.cursor.get(start) ?? start;
+    for (let k = 0; k < size; k++) {
+      const ip = start + ((from - start + k) % size);
+      if (skip(ip) || !this.isFreeFor(ip, mac, now)) continue;
+      this.cursor.set(start, ip + 1 > end ? start : ip + 1);
+      return ip;
+    }
+    return undefined;
+  }
+
+  /** Drop leases that ended before `now`. */
+  prune(now: number): void {
+    for (const [ip, l] of this.byIp) if (l.expires <= now) this.remove(ip);
+  }
+}
+
+
+/** Write the table atomically: a temp file beside the target, then rename(2). */
+export async function saveLeases(file: string, table: LeaseTable, now: number): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, `${JSON.stringify(table.toJSON(now), null, 1)}\n`, { mode: 0o644 });
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/** Load a lease file; a missing file is an empty table, a corrupt one is an error. */
+export async function loadLeases(file: string): Promise<LeaseTable> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new LeaseTable();
+    throw err;
+  }
+  try {
+    return LeaseTable.fromJSON(JSON.parse(text));
+  } catch (err) {
+    throw new Error(`lease file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
