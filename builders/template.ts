@@ -2,7 +2,7 @@
 // Loading validates every key and reports `file:line: key: problem`.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { z } from 'zod';
 import { loadYaml, ConfigError } from '../lib/yamlfile.js';
@@ -85,12 +85,13 @@ export async function hashTree(dir: string): Promise<string> {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) files.push(p);
+      else if (e.isFile() || e.isSymbolicLink()) files.push(p);
     }
   };
   await walk(dir);
   for (const f of files.map((p) => relative(dir, p)).sort()) {
-    const data = await readFile(join(dir, f));
+    const full = join(dir, f);
+    const data = (await lstat(full)).isSymbolicLink() ? Buffer.from(`symlink:${await readlink(full)}`) : await readFile(full);
     h.update(`${f}\0${data.length}\0`).update(data);
   }
   return h.digest('hex');

@@ -1,7 +1,7 @@
 // customize: lay the overlays into the root (rendered with mustache), empty the
 // machine-id so every node makes its own, and prune what a diskless node never needs.
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { render } from '../../lib/render.js';
 import { safeJoin } from '../../rootfs/paths.js';
@@ -26,6 +26,14 @@ export async function applyOverlay(srcRoot: string, root: string, view: object):
         continue;
       }
       let rel = relative(srcRoot, src);
+      if (e.isSymbolicLink()) {
+        // Symlinks are laid in as they are (systemd .wants links, alternatives).
+        const dest = await safeJoin(root, rel, { createParents: true });
+        await rm(dest, { recursive: true, force: true });
+        await symlink(await readlink(src), dest);
+        written.push(`/${rel}`);
+        continue;
+      }
       let data = await readFile(src);
       if (rel.endsWith(TEMPLATE_SUFFIX)) {
         rel = rel.slice(0, -TEMPLATE_SUFFIX.length);

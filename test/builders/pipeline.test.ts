@@ -61,6 +61,7 @@ test('every step runs in order and publishes a complete version', async () => {
   assert.is(readFileSync(join(x, 'etc/motd'), 'utf8'), 'Welcome to fake-test-amd64\n');
   assert.match(readFileSync(join(x, 'etc/diskless/writable'), 'utf8'), /^\/tmp tmpfs$/m);
   assert.match(readFileSync(join(x, 'etc/fstab'), 'utf8'), /^tmpfs \/tmp tmpfs/m);
+  assert.is(readlinkSync(join(x, 'etc/systemd/system/multi-user.target.wants/diskless-report.service')), '../diskless-report.service', 'overlay symlinks kept');
 
   // The initrd: /init, busybox, the module closure, and the trimmed modules.dep.
   const names = readCpio(gunzipSync(readFileSync(join(res.dir, 'initrd.img')))).map((e) => e.name);
