@@ -1,0 +1,202 @@
+// One read transfer on its own socket (RFC 1350 §4: the server's new TID): send a
+// window of DATA, slide on ACKs, resend only when the timer runs out.
+import type { Socket, RemoteInfo } from 'node:dgram';
+import { decode, encode, encodeData, encodeError, peekOpcode, ERR_UNDEFINED, ERR_UNKNOWN_TID, OP_ACK, OP_ERROR, OP_OACK, BLOCK_MODULO, type TftpOptions } from './packet.js';
+import type { BlockBuffer } from './source.js';
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface TransferResult {
+  status: 'done' | 'error';
+  bytes: number;
+  error?: string;
+}
+
+export interface TransferInit {
+  socket: Socket;
+  peer: { address: string; port: number };
+  blocks: BlockBuffer;
+  oack: TftpOptions | undefined;
+  windowsize: number;
+  timeoutMs: number;
+  maxTimeoutMs: number;
+  retries: number;
+  clock: Clock;
+  onEnd(result: TransferResult): void;
+}
+
+export class Transfer {
+  private phase: 'oack' | 'data' | 'ended' = 'data';
+  private acked = 0; // highest block acknowledged (absolute; 0 = OACK or nothing yet)
+  private sent = 0; // highest block sent (absolute)
+  private tries = 0;
+  private rto: number;
+  private deadline = 0;
+  private timer: unknown;
+  private waiting = false;
+
+  constructor(private readonly t: TransferInit) {
+    this.rto = t.timeoutMs;
+    t.socket.on('message', (buf, rinfo) => this.onMessage(buf, rinfo));
+    t.socket.on('error', (err) => this.finish('error', `socket: ${err.message}`));
+  }
+
+  start(): void {
+    this.arm();
+    if (this.t.oack) {
+      // RFC 2347 §3: the OACK is acknowledged with ACK 0 before DATA 1.
+      this.phase = 'oack';
+      this.send(encode({ op: OP_OACK, options: this.t.oack }));
+    } else this.pump();
+  }
+
+  abort(reason: string): void {
+    this.finish('error', reason);
+  }
+
+  private send(pkt: Buffer, port = this.t.peer.port, address = this.t.peer.address): void {
+    try {
+      this.t.socket.send(pkt, port, address, (err) => {
+        if (err && this.phase !== 'ended') this.finish('error', `send: ${err.message}`);
+      });
+    } catch (err) {
+      this.finish('error', `send: ${(err as Error).message}`);
+    }
+  }
+
+  private onMessage(buf: Buffer, rinfo: RemoteInfo): void {
+    if (this.phase === 'ended') return;
+    if (rinfo.port !== this.t.peer.port || rinfo.address !== this.t.peer.address) {
+      // RFC 1350 §4: a packet from another TID gets ERROR 5 and leaves this transfer alone.
+      if (peekOpcode(buf) !== OP_ERROR) this.send(encodeError(ERR_UNKNOWN_TID, 'unknown transfer ID'), rinfo.port, rinfo.address);
+      return;
+    }
+    let msg;
+    try {
+      msg = decode(buf);
+    } catch {
+      return; // garbage from the peer: keep going, the timer covers it
+    }
+    if (msg.op === OP_ACK) this.onAck(msg.block);
+    else if (msg.op === OP_ERROR) this.finish('error', `client sent ERROR ${msg.code}: ${msg.message}`);
+  }
+
+  private onAck(block: number): void {
+    if (this.phase === 'oack') {
+      if (block !== 0) return;
+      this.phase = 'data';
+      this.progress();
+      this.pump();
+      return;
+    }
+    // Block numbers wrap (0 follows 65535), so place the ACK relative to the last one.
+    const ahead = (block - (this.acked % BLOCK_MODULO) + BLOCK_MODULO) % BLOCK_MODULO;
+    // RFC 1350 §2 / Sorcerer's Apprentice: a duplicate ACK (ahead 0) never resends; nor does one beyond what was sent.
+    if (ahead === 0 || ahead > this.sent - this.acked) return;
+    this.acked += ahead;
+    this.t.blocks.release(this.acked + 1);
+    this.progress();
+    const last = this.t.blocks.lastBlock;
+    if (last !== undefined && this.acked >= last) return this.finish('done');
+    // RFC 7440 §4: an ACK inside the window slides it; only blocks not sent yet go out now.
+    this.pump();
+  }
+
+  private pump(): void {
+    const blocks = this.t.blocks;
+    const limit = this.acked + this.t.windowsize;
+    while (this.sent < limit) {
+      const n = this.sent + 1;
+      const last = blocks.lastBlock;
+      if (last !== undefined && n > last) break;
+      const data = blocks.block(n);
+      if (data === undefined) return this.waitFor(n);
+      this.send(encodeData(n, data));
+      this.sent = n;
+    }
+    if (blocks.lastBlock === undefined && !this.waiting) blocks.fill(this.sent + 1).catch(() => undefined); // read ahead
+  }
+
+  private waitFor(n: number): void {
+    if (this.waiting) return;
+    this.waiting = true;
+    this.t.blocks.fill(n).then(
+      () => {
+        this.waiting = false;
+        if (this.phase === 'data') this.pump();
+      },
+      (err: Error) => {
+        this.send(encodeError(ERR_UNDEFINED, 'read error'));
+        this.finish('error', `read: ${err.message}`);
+      },
+    );
+  }
+
+  private progress(): void {
+    this.tries = 0;
+    this.rto = this.t.timeoutMs;
+    this.deadline = this.t.clock.now() + this.rto;
+  }
+
+  private arm(): void {
+    this.deadline = this.t.clock.now() + this.rto;
+    this.timer = this.t.clock.setTimeout(this.onTimer, this.rto);
+  }
+
+  // The timer is not reset on every ACK; it wakes at the old deadline and sleeps again if there was progress.
+  private readonly onTimer = (): void => {
+    if (this.phase === 'ended') return;
+    const now = this.t.clock.now();
+    if (now < this.deadline) {
+      this.timer = this.t.clock.setTimeout(this.onTimer, this.deadline - now);
+      return;
+    }
+    const idle = this.phase === 'data' && this.sent === this.acked; // waiting on our own source, nothing in flight
+    if (!idle) {
+      if (++this.tries > this.t.retries) return this.finish('error', `timed out after ${this.t.retries} retries`);
+      // Exponential backoff between resends.
+      this.rto = Math.min(this.rto * 2, this.t.maxTimeoutMs);
+      this.resend();
+    }
+    this.arm();
+  };
+
+  private resend(): void {
+    if (this.phase === 'oack' && this.t.oack) {
+      this.send(encode({ op: OP_OACK, options: this.t.oack }));
+      return;
+    }
+    for (let n = this.acked + 1; n <= this.sent; n++) {
+      const data = this.t.blocks.block(n);
+      if (data) this.send(encodeData(n, data));
+    }
+  }
+
+  private finish(status: 'done' | 'error', error?: string): void {
+    if (this.phase === 'ended') return;
+    this.phase = 'ended';
+    if (this.timer !== undefined) this.t.clock.clearTimeout(this.timer);
+    const blocks = this.t.blocks;
+    const bytes = status === 'done' ? (blocks.bytesTotal ?? 0) : Math.min(this.acked * blocks.blksize, blocks.bytesTotal ?? Infinity);
+    // Let queued sends (an ERROR, the last window) leave before the socket goes.
+    setImmediate(() => {
+      try {
+        this.t.socket.close();
+      } catch {
+        // already closed
+      }
+    });
+    blocks.close().catch(() => undefined);
+    this.t.onEnd({ status, bytes, ...(error !== undefined ? { error } : {}) });
+  }
+}
