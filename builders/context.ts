@@ -18,6 +18,8 @@ export interface BuildOptions {
   /** Build from this root-filesystem tarball instead of bootstrapping. */
   fromTar?: string;
   noCache?: boolean;
+  /** Template variant, e.g. xen-dom0. */
+  variant?: string;
   /** Versions to keep per image after publishing (current always stays); 0 or unset keeps all. */
   keep?: number;
 }

@@ -49,14 +49,14 @@ export async function buildImage(
   opts: BuildOptions,
   deps: { log: Logger; now?: Date; signal?: AbortSignal; steps?: Step<BuildContext>[] },
 ): Promise<BuildResult> {
-  const template = await loadTemplate(opts.templatesDir, opts.distro);
+  const template = await loadTemplate(opts.templatesDir, opts.distro, opts.variant);
   const format = opts.format ?? template.rootImage.format;
   const compression = opts.compression ?? template.initrd.compression;
   const tools = [...bootstrapperFor({ opts, template }).tools, ...ROOT_FORMATS[format].tools, 'cp', 'sync', 'rm'];
   if (compression === 'zstd') tools.push('zstd');
   await requireTools([...new Set(tools)]);
 
-  const name = opts.name ?? `${template.distro}-${template.bootstrap.suite}-${template.arch}`;
+  const name = opts.name ?? [template.distro, template.bootstrap.suite, template.arch, template.variant].filter(Boolean).join('-');
   const imageDir = join(opts.outDir, name);
   const now = deps.now ?? new Date();
   const release = await lockImage(imageDir);

@@ -16,6 +16,28 @@ export const SourceSchema = z.strictObject({
   components: z.array(z.string().min(1)).min(1),
 });
 
+/** A file the image installs that ships as an artifact of its own (e.g. the Xen hypervisor). */
+const ArtifactSchema = z.strictObject({
+  /** Artifact key in the manifest (the boot scripts look for `xen`). */
+  name: z.string().regex(/^[a-z][a-z0-9-]*$/),
+  /** Path in the image; the last component may hold * (the newest match is taken). */
+  from: absPath,
+  /** File name in the version folder. */
+  file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+  /** Ship it gunzipped (iPXE cannot load a gzipped xen.gz: "Exec format error"). */
+  gunzip: z.boolean().default(false),
+});
+
+/** What a variant adds to the base template. */
+const VariantSchema = z.strictObject({
+  description: z.string().optional(),
+  packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.:-]*$/)).default([]),
+  modules: z.strictObject({ required: moduleList.default([]), optional: moduleList.default([]) }).default({ required: [], optional: [] }),
+  artifacts: z.array(ArtifactSchema).default([]),
+  /** Replaces kernel.cmdline (a dom0 kernel talks on hvc0, not ttyS0). */
+  cmdline: z.string().optional(),
+});
+
 export const TemplateSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be lower-case letters, digits, dots and dashes'),
   description: z.string().optional(),
@@ -56,12 +78,17 @@ export const TemplateSchema = z.strictObject({
   prune: z.array(absPath).default([]),
   /** Overlays from overlays/<name>/ applied in order, then this template's own rootfs/. */
   overlays: z.array(z.string().regex(/^[a-z0-9_-]+$/)).default([]),
+  artifacts: z.array(ArtifactSchema).default([]),
+  /** Named variants (`build-image debian --variant xen-dom0`). */
+  variants: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/), VariantSchema).default({}),
 });
 
 export type TemplateData = z.output<typeof TemplateSchema>;
 
 export interface Template extends TemplateData {
   distro: string;
+  /** The variant applied, if any. */
+  variant?: string;
   dir: string;
   file: string;
   /** sha256 over every file of the template folder (paths and contents). */
@@ -101,7 +128,35 @@ export function resolveTemplatePath(t: Pick<Template, 'dir'>, p: string): string
   return isAbsolute(p) ? p : join(t.dir, p);
 }
 
-export async function loadTemplate(templatesDir: string, distro: string): Promise<Template> {
+/** The template with a variant's packages, modules, artifacts and command line added. */
+export function applyVariant(t: Template, variant: string): Template {
+  const v = t.variants[variant];
+  if (!v) {
+    const known = Object.keys(t.variants);
+    throw new ConfigError(`${t.file}: no variant '${variant}'; this template has ${known.length ? known.join(', ') : 'no variants'}`, t.file, []);
+  }
+  return {
+    ...t,
+    variant,
+    packages: [...t.packages, ...v.packages],
+    kernel: { ...t.kernel, cmdline: v.cmdline ?? t.kernel.cmdline },
+    initrd: {
+      ...t.initrd,
+      modules: {
+        required: [...t.initrd.modules.required, ...v.modules.required],
+        optional: [...t.initrd.modules.optional, ...v.modules.optional],
+      },
+    },
+    artifacts: [...t.artifacts, ...v.artifacts],
+  };
+}
+
+export async function loadTemplate(templatesDir: string, distro: string, variant?: string): Promise<Template> {
+  const t = await loadBaseTemplate(templatesDir, distro);
+  return variant ? applyVariant(t, variant) : t;
+}
+
+async function loadBaseTemplate(templatesDir: string, distro: string): Promise<Template> {
   const available = await listTemplates(templatesDir);
   if (!available.includes(distro)) {
     throw new ConfigError(

@@ -1,6 +1,7 @@
 // The `diskless` command line: one thin module per verb.
 import yargs from 'yargs';
 import { buildImageCommand } from './commands/build-image.js';
+import { serveCommand } from './commands/serve.js';
 import { packageVersion } from '../lib/paths.js';
 
 export function cli(args: string[], scriptName = 'diskless') {
@@ -9,7 +10,7 @@ export function cli(args: string[], scriptName = 'diskless') {
   const withCommands =
     scriptName === 'build-image'
       ? y.command(buildImageCommand(true))
-      : y.command(buildImageCommand()).demandCommand(1, 'Name a command; try --help.');
+      : y.command(buildImageCommand()).command(serveCommand).demandCommand(1, 'Name a command; try --help.');
   return withCommands
     .strict()
     .recommendCommands()

@@ -1,7 +1,7 @@
 // Paths inside an image root. Everything the build writes into a root goes through
 // here, so a symlink in the image (say /etc -> /host/etc) can never lead a write out
 // of the root onto the build host.
-import { lstat, mkdir, readlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export class UnsafePathError extends Error {
@@ -72,4 +72,18 @@ export async function resolveInRoot(root: string, p: string, maxLinks = 40): Pro
 
 function imagePathPartsLoose(p: string): string[] {
   return p.split('/').filter((x) => x !== '' && x !== '.');
+}
+
+/**
+ * Host paths of the entries matching an image path whose last component may hold
+ * '*' and '?' (the directories before it are literal), sorted by name.
+ */
+export async function globInRoot(root: string, pattern: string): Promise<string[]> {
+  const parts = imagePathParts(pattern);
+  const last = parts.pop();
+  if (!last) return [];
+  const dir = await resolveInRoot(root, parts.join('/'));
+  const re = new RegExp(`^${last.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.filter((n) => re.test(n)).sort().map((n) => join(dir, n));
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine, as root: install what diskless needs,
-# build it, and build the Debian image. (Serving it and PXE-booting a node in QEMU
-# join this script as the boot service and the end-to-end boot land.)
+# build the Debian image, serve it from a network namespace, PXE-boot one diskless
+# node in QEMU from it, show its console and report the boot time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -10,3 +10,5 @@ npx build-image debian --out ./images "$@"
 echo
 echo "Artifacts: $(readlink -f ./images/debian-bookworm-amd64/current)"
 ls -l ./images/debian-bookworm-amd64/current/
+echo
+node --import tsx/esm scripts/demo-boot.ts --images ./images

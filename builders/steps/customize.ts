@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { render } from '../../lib/render.js';
-import { safeJoin } from '../../rootfs/paths.js';
+import { globInRoot, safeJoin } from '../../rootfs/paths.js';
 import { findKernel } from './kernel.js';
 import { buildView, type ImageView } from '../view.js';
 import { hashTree } from '../template.js';
@@ -51,18 +51,6 @@ export async function applyOverlay(srcRoot: string, root: string, view: object):
   return written;
 }
 
-/** Expand a glob made of literal directories and a last component with '*' / '?'. */
-export async function expandGlob(root: string, pattern: string): Promise<string[]> {
-  const parts = pattern.split('/').filter(Boolean);
-  const last = parts.pop();
-  if (!last) return [];
-  const dir = await safeJoin(root, parts.join('/') || '.').catch(() => undefined);
-  if (!dir || !existsSync(dir)) return [];
-  if (!/[*?]/.test(last)) return existsSync(join(dir, last)) ? [join(dir, last)] : [];
-  const re = new RegExp(`^${last.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  return (await readdir(dir)).filter((n) => re.test(n)).map((n) => join(dir, n));
-}
-
 export function imageView(ctx: BuildContext): ImageView {
   return buildView(ctx.template, { imageName: ctx.name, version: ctx.version, kernelVersion: ctx.kernelVersion ?? '', now: ctx.now });
 }
@@ -94,7 +82,7 @@ export const customize: Step<BuildContext> = {
     const dbusId = await safeJoin(ctx.root, 'var/lib/dbus/machine-id').catch(() => undefined);
     if (dbusId) await rm(dbusId, { force: true });
     for (const pattern of ctx.template.prune) {
-      for (const p of await expandGlob(ctx.root, pattern)) {
+      for (const p of await globInRoot(ctx.root, pattern)) {
         await rm(p, { recursive: true, force: true });
         report.detail(`pruned /${relative(ctx.root, p)}`);
       }

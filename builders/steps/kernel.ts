@@ -1,7 +1,8 @@
 // kernel: take the kernel the template's package installed in the root.
-import { copyFile, readdir, readFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
-import { resolveInRoot } from '../../rootfs/paths.js';
+import { globInRoot, resolveInRoot } from '../../rootfs/paths.js';
 import { compareKernelVersions, isBzImage } from '../../rootfs/kernel.js';
 import type { BuildContext } from '../context.js';
 import type { Step } from '../../lib/progress.js';
@@ -23,9 +24,14 @@ export async function findKernel(ctx: Pick<BuildContext, 'root' | 'template' | '
   return { version, file: join(dir, `${stem}${version}`) };
 }
 
+/** The newest (by version order) file matching `pattern` in the image. */
+async function newestMatch(root: string, pattern: string): Promise<string | undefined> {
+  return (await globInRoot(root, pattern)).sort((a, b) => compareKernelVersions(basename(a), basename(b))).at(-1);
+}
+
 export const kernel: Step<BuildContext> = {
   name: 'kernel',
-  describe: 'take the kernel from the root',
+  describe: 'take the kernel (and any extra boot artifacts) from the root',
   async run(ctx, report) {
     const k = await findKernel(ctx);
     const head = await readFile(k.file);
@@ -38,6 +44,14 @@ export const kernel: Step<BuildContext> = {
     ctx.kernelFile = k.file;
     await copyFile(k.file, join(ctx.outDir, 'vmlinuz'));
     ctx.artifacts.kernel = 'vmlinuz';
+    for (const a of ctx.template.artifacts) {
+      const src = await newestMatch(ctx.root, a.from);
+      if (!src) throw new Error(`${ctx.template.file}: artifacts ${a.name}: nothing in the image matches ${a.from} (is the package that installs it in packages?)`);
+      const data = await readFile(src);
+      await writeFile(join(ctx.outDir, a.file), a.gunzip ? gunzipSync(data) : data);
+      ctx.artifacts[a.name] = a.file;
+      report.note(`${a.name}: ${a.from} -> ${a.file}${a.gunzip ? ' (gunzipped)' : ''}`);
+    }
     report.note(`kernel ${k.version}, ${(head.length / 1e6).toFixed(1)} MB`);
   },
 };

@@ -12,6 +12,7 @@ export interface Manifest {
   name: string;
   version: string;
   distro: string;
+  variant?: string;
   suite: string;
   arch: string;
   kernelVersion: string;
@@ -52,6 +53,7 @@ export const manifest: Step<BuildContext> = {
       name: ctx.name,
       version: ctx.version,
       distro: ctx.template.distro,
+      variant: ctx.template.variant,
       suite: ctx.template.bootstrap.suite,
       arch: ctx.template.arch,
       kernelVersion: ctx.kernelVersion!,

@@ -10,6 +10,7 @@ export interface BuildImageArgs {
   format?: 'squashfs' | 'erofs';
   compression?: 'zstd' | 'gzip';
   'from-tar'?: string;
+  variant?: string;
   cache: boolean;
   'cache-dir': string;
   templates?: string;
@@ -30,6 +31,7 @@ export function builder(y: Argv, verb = '$0 build-image'): Argv<BuildImageArgs> 
     .option('name', { type: 'string', describe: 'image name (default <distro>-<suite>-<arch>)' })
     .option('format', { choices: ['squashfs', 'erofs'] as const, describe: 'read-only root image format (default from the template: squashfs)' })
     .option('compression', { choices: ['zstd', 'gzip'] as const, describe: 'initrd compression (default from the template)' })
+    .option('variant', { type: 'string', describe: "template variant, e.g. xen-dom0 (adds the hypervisor and ships it as an artifact); the name gets '-<variant>'" })
     .option('from-tar', { type: 'string', describe: 'build from this root-filesystem tarball (.tar, .tar.gz, .tar.xz, .tar.zst) instead of bootstrapping' })
     .option('cache', { type: 'boolean', default: true, describe: 'reuse a cached bootstrap when the template is unchanged (--no-cache forces a fresh one)' })
     .option('cache-dir', { type: 'string', default: defaultCacheDir(), describe: 'where bootstrapped roots are cached' })
@@ -40,6 +42,7 @@ export function builder(y: Argv, verb = '$0 build-image'): Argv<BuildImageArgs> 
     .example(`${verb} debian`, 'Debian bookworm image in ./images/debian-bookworm-amd64/<version>/')
     .example(`${verb} ubuntu --format erofs`, 'Ubuntu noble with an EROFS root image')
     .example(`${verb} debian --from-tar rootfs.tar.zst --name custom`, 'image from a root tarball made elsewhere')
+    .example(`${verb} debian --variant xen-dom0`, 'Xen dom0 image: hypervisor, tools, dom0 kernel and initrd')
     .example(`${verb} debian --no-cache`, 'fresh bootstrap, ignoring the cache')
     .epilog(
       'Steps: bootstrap, customize, kernel, initrd, root-image, manifest, publish. Each prints its time.\n' +
@@ -84,6 +87,7 @@ export async function handler(argv: BuildImageArgs): Promise<void> {
         compression: argv.compression,
         fromTar: argv['from-tar'] ? resolve(argv['from-tar']) : undefined,
         noCache: !argv.cache,
+        variant: argv.variant,
         keep: argv.keep,
       },
       { log, signal: ac.signal },

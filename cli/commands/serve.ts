@@ -1,0 +1,92 @@
+// `diskless serve`: thin yargs module; the servers load lazily.
+import { resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+
+export interface ServeArgs {
+  inventory: string;
+  images: string;
+  address?: string;
+  'http-port': number;
+  'tftp-port': number;
+  'dhcp-port': number;
+  dhcp: boolean;
+  tftp: boolean;
+  'proxy-dhcp': boolean;
+  'lease-file': string;
+  'ipxe-dir': string;
+  templates?: string;
+  'log-format': 'text' | 'json';
+  verbose: boolean;
+}
+
+function builder(y: Argv): Argv<ServeArgs> {
+  return y
+    .option('inventory', { alias: 'i', type: 'string', demandOption: true, describe: 'cluster inventory (cluster.yaml): nodes by MAC with name, IP, image, role' })
+    .option('images', { type: 'string', default: './images', describe: 'images folder written by build-image (<name>/<version>/, <name>/current)' })
+    .option('address', { type: 'string', describe: "this replica's IP: DHCP server identifier and next-server (default: the local address listed in the inventory's servers)" })
+    .option('http-port', { type: 'number', default: 80, describe: 'HTTP: boot scripts /boot/<mac>.ipxe and .grub.cfg, images /images/<name>/<version>/<file>, /ipxe/<binary>, /status' })
+    .option('tftp-port', { type: 'number', default: 69, describe: 'TFTP: iPXE binaries (undionly.kpxe, ipxe.efi, snponly.efi) and boot/<mac>.ipxe' })
+    .option('dhcp-port', { type: 'number', default: 67, describe: 'DHCP server port (clients are answered on 68, relays on 67)' })
+    .option('dhcp', { type: 'boolean', default: true, describe: 'answer DHCP (--no-dhcp when another service does it and you do not want proxyDHCP)' })
+    .option('tftp', { type: 'boolean', default: true, describe: 'serve TFTP (--no-tftp for HTTP-only iPXE networks)' })
+    .option('proxy-dhcp', { type: 'boolean', default: false, describe: 'another DHCP server gives addresses: answer only the PXE part, on the DHCP port and 4011' })
+    .option('lease-file', { type: 'string', default: '/var/lib/diskless/leases.json', describe: 'dynamic-pool leases, saved atomically' })
+    .option('ipxe-dir', { type: 'string', default: '/usr/lib/ipxe', describe: "iPXE binaries (Debian's ipxe package)" })
+    .option('templates', { type: 'string', describe: 'templates folder with boot/*.mustache (default: the one shipped with diskless)' })
+    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'one line per boot event: human text or JSON' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log every ignored packet and debug detail' })
+    .example('$0 serve -i cluster.yaml --images ./images', 'serve the cluster from this node (DHCP 67, TFTP 69, HTTP 80)')
+    .example('$0 serve -i cluster.yaml --proxy-dhcp --http-port 8080', 'PXE only, next to an existing DHCP server')
+    .example('$0 serve -i cluster.yaml --log-format json | jq .', 'boot events as JSON lines')
+    .epilog(
+      'Run the same command on every replica: all read the same inventory and give the same answers.\n' +
+        'The inventory is reloaded on SIGHUP and when the file changes; a reload that fails validation\n' +
+        'is logged and the previous inventory stays in service. Ports below 1024 need root.',
+    ) as unknown as Argv<ServeArgs>;
+}
+
+async function handler(argv: ServeArgs): Promise<void> {
+  const [{ startService }, { EventLog }, paths] = await Promise.all([
+    import('../../pxe/service.js'),
+    import('../../pxe/events.js'),
+    import('../../lib/paths.js'),
+  ]);
+  for (const p of ['http-port', 'tftp-port', 'dhcp-port'] as const) {
+    if (!Number.isInteger(argv[p]) || argv[p] < 0 || argv[p] > 65535) throw new Error(`--${p} ${argv[p]}: give a port number from 0 to 65535`);
+  }
+  const events = new EventLog({ format: argv['log-format'] });
+  const svc = await startService(
+    {
+      inventoryFile: resolve(argv.inventory),
+      imagesDir: resolve(argv.images),
+      templatesDir: resolve(argv.templates ?? paths.defaultTemplatesDir()),
+      ipxeDir: resolve(argv['ipxe-dir']),
+      address: argv.address,
+      httpPort: argv['http-port'],
+      tftpPort: argv['tftp-port'],
+      dhcpPort: argv['dhcp-port'],
+      dhcp: argv.dhcp,
+      tftp: argv.tftp,
+      proxyDhcp: argv['proxy-dhcp'],
+      leaseFile: resolve(argv['lease-file']),
+      verbose: argv.verbose,
+    },
+    events,
+  );
+  process.on('SIGHUP', () => void svc.reload('SIGHUP'));
+  await new Promise<void>((done) => {
+    const stop = (sig: string) => {
+      events.emit({ kind: 'service', message: `${sig}: stopping` });
+      svc.close().then(done, done);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+export const serveCommand: CommandModule<object, ServeArgs> = {
+  command: 'serve',
+  describe: 'run the boot service (DHCP/PXE, TFTP, HTTP) for the cluster in the inventory',
+  builder: builder as CommandModule<object, ServeArgs>['builder'],
+  handler,
+};

@@ -1,0 +1,165 @@
+// `diskless serve`: the DHCP, TFTP and HTTP servers of one replica, sharing one
+// inventory that is reloaded on SIGHUP or when the file changes. A reload that
+// fails validation is logged and the previous inventory stays in service, whole.
+import { watch, type FSWatcher } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { basename, dirname } from 'node:path';
+import { loadInventory, type Inventory } from './inventory.js';
+import { ImageStore } from './images.js';
+import { startHttpServer, type HttpServer } from './http/server.js';
+import { startTftpServer, type TftpServer } from './tftp/server.js';
+import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
+import { renderBootScript } from './bootscript.js';
+import { route } from './http/routes.js';
+import type { EventLog } from './events.js';
+import { run } from '../lib/run.js';
+
+export interface ServiceOptions {
+  inventoryFile: string;
+  imagesDir: string;
+  templatesDir: string;
+  ipxeDir: string;
+  /** This replica's address; default: the local address listed in the inventory's servers. */
+  address?: string;
+  httpPort: number;
+  tftpPort: number;
+  dhcpPort: number;
+  dhcp: boolean;
+  tftp: boolean;
+  proxyDhcp: boolean;
+  leaseFile?: string;
+  verbose?: boolean;
+}
+
+export interface Service {
+  address: string;
+  inventory(): Inventory;
+  reload(reason: string): Promise<boolean>;
+  close(): Promise<void>;
+  ports: { http: number; tftp?: number; dhcp?: boolean };
+}
+
+/**
+ * Every IPv4 address on this host, link up or not: Node's networkInterfaces() skips
+ * interfaces without carrier (a bridge whose ports are not up yet), so ask iproute2.
+ */
+export async function localAddresses(): Promise<string[]> {
+  const fromNode = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === 'IPv4')
+    .map((a) => a!.address);
+  const r = await run(['ip', '-4', '-o', 'addr', 'show']).catch(() => undefined);
+  const fromIp = [...(r?.stdout ?? '').matchAll(/\binet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
+  return [...new Set([...fromIp, ...fromNode])];
+}
+
+/** This replica's address: the flag, or the one local address the inventory lists. */
+export function chooseAddress(inv: Pick<Inventory, 'servers'>, flag: string | undefined, local: string[]): string {
+  if (flag) return flag;
+  const mine = inv.servers.filter((s) => local.includes(s));
+  if (mine.length === 1) return mine[0]!;
+  if (mine.length > 1) throw new Error(`this host has several of the inventory's servers (${mine.join(', ')}); pick one with --address`);
+  throw new Error(
+    `none of this host's addresses (${local.join(', ') || 'none'}) is in the inventory's servers (${inv.servers.join(', ')}); ` +
+      `add this replica to servers: in the inventory, or pass --address`,
+  );
+}
+
+export async function startService(opts: ServiceOptions, events: EventLog): Promise<Service> {
+  const log = events.logger(opts.verbose);
+  // The protocol servers describe each exchange both as a log line and as an event;
+  // the event is what is printed, so their info lines are kept for --verbose.
+  const quiet = { ...log, info: log.debug };
+  let inv = await loadInventory(opts.inventoryFile);
+  const address = chooseAddress(inv, opts.address, await localAddresses());
+  if (!inv.servers.includes(address)) log.warn(`--address ${address} is not in the inventory's servers; boot scripts list only ${inv.servers.join(', ')}`);
+  const images = new ImageStore(opts.imagesDir);
+  const servers = () => inv.servers.map((s) => `${s}:${opts.httpPort}`);
+  const onEvent = (e: Parameters<EventLog['emit']>[0]) => {
+    if (!e.node && e.mac) e.node = inv.byMac.get(e.mac)?.name;
+    if (!e.node && e.client) e.node = inv.nodes.find((n) => n.ip === e.client!.split(':')[0])?.name;
+    events.emit(e);
+  };
+
+  const http: HttpServer = await startHttpServer({
+    images, inventory: () => inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers,
+    address: '0.0.0.0', port: opts.httpPort, onEvent,
+    status: () => ({ replica: address, nodes: inv.nodes.length }),
+  });
+  let tftp: TftpServer | undefined;
+  if (opts.tftp) {
+    tftp = await startTftpServer({
+      root: opts.ipxeDir,
+      // Bound to this replica's address so every transfer's replies come from it.
+      address,
+      port: opts.tftpPort,
+      log: quiet,
+      onEvent,
+      // Per-node scripts over TFTP too (boot/<mac>.ipxe), for firmware that chains by TFTP.
+      generate: async (path) => {
+        const r = route(`/${path}`);
+        if (r.kind !== 'boot-script') return undefined;
+        const node = inv.byMac.get(r.mac);
+        if (!node) return undefined;
+        const image = await images.resolve(node.image);
+        return Buffer.from(await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: servers() }));
+      },
+    });
+  }
+  let dhcp: DhcpServer | undefined;
+  if (opts.dhcp) {
+    dhcp = await startDhcpServer({
+      inventory: () => inv,
+      serverIp: address,
+      httpPort: opts.httpPort,
+      port: opts.dhcpPort,
+      proxyDhcp: opts.proxyDhcp,
+      leaseFile: opts.leaseFile,
+      log: quiet,
+      onEvent,
+    });
+  }
+
+  const reload = async (reason: string): Promise<boolean> => {
+    try {
+      const next = await loadInventory(opts.inventoryFile);
+      if (next.hash === inv.hash) return false;
+      inv = next;
+      log.info(`inventory reloaded (${reason}): cluster ${inv.cluster} version ${inv.version}, ${inv.nodes.length} nodes, sha256 ${inv.hash.slice(0, 12)}`);
+      return true;
+    } catch (err) {
+      log.warn(`inventory reload (${reason}) failed; still serving version ${inv.version} (${inv.hash.slice(0, 12)}):\n${(err as Error).message}`);
+      return false;
+    }
+  };
+
+  // Watch the folder, not the file: editors replace files by rename.
+  let timer: NodeJS.Timeout | undefined;
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(opts.inventoryFile), (_ev, name) => {
+      if (name && name !== basename(opts.inventoryFile)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void reload('file changed'), 200);
+    });
+  } catch (err) {
+    log.warn(`cannot watch ${opts.inventoryFile} for changes (${(err as Error).message}); reload with SIGHUP`);
+  }
+
+  log.info(
+    `serving cluster ${inv.cluster} as ${address}: http :${http.port}` +
+      `${tftp ? `, tftp :${tftp.port}` : ''}${dhcp ? `, dhcp :${opts.dhcpPort}${opts.proxyDhcp ? ' (proxyDHCP, and :4011)' : ''}` : ''}; ` +
+      `${inv.nodes.length} nodes, images in ${opts.imagesDir}`,
+  );
+  return {
+    address,
+    inventory: () => inv,
+    reload,
+    ports: { http: http.port, tftp: tftp?.port, dhcp: !!dhcp },
+    close: async () => {
+      clearTimeout(timer);
+      watcher?.close();
+      await Promise.all([http.close(), tftp?.close(), dhcp?.close()]);
+    },
+  };
+}

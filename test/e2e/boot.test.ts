@@ -1,0 +1,152 @@
+// The product, end to end: build-image debian, `diskless serve` in a network
+// namespace, and diskless machines PXE-booting in QEMU (TCG) from it, e1000 and
+// virtio at once, up to the image's own init. Each node reports on its serial
+// console that it runs on the read-only squashfs under a RAM overlay.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNetns, netnsAvailable, type Netns } from '../helpers/netns.js';
+import { bootNetwork, qemuMissing, startNode, watchOutput, type Nic } from '../helpers/qemu.js';
+import { projectRoot } from '../../lib/paths.js';
+
+const work = mkdtempSync(join(tmpdir(), 'diskless-e2e-'));
+const images = join(work, 'images');
+const skip =
+  netnsAvailable() ??
+  qemuMissing() ??
+  (spawnSync('sh', ['-c', 'command -v mmdebstrap && command -v mksquashfs']).status !== 0 ? 'mmdebstrap/mksquashfs missing (scripts/install-deps.sh)' : undefined);
+
+const NODES: { name: string; mac: string; ip: string; nic: Nic }[] = [
+  { name: 'node01', mac: '52:54:00:77:00:01', ip: '10.77.0.11', nic: 'e1000' },
+  { name: 'node02', mac: '52:54:00:77:00:02', ip: '10.77.0.12', nic: 'virtio' },
+];
+
+const inventory = `cluster: e2e
+network:
+  subnet: 10.77.0.0/24
+servers: [10.77.0.1]
+defaults:
+  image: debian-bookworm-amd64
+  kernelArgs: diskless.selftest=1
+nodes:
+${NODES.map((n) => `  - { name: ${n.name}, mac: "${n.mac}", ip: ${n.ip} }`).join('\n')}
+  - name: dom0
+    mac: "52:54:00:77:00:03"
+    ip: 10.77.0.13
+    role: xen-dom0
+    image: debian-bookworm-amd64-xen-dom0
+    xenArgs: dom0_mem=768M,max:768M console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all
+`;
+
+const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+)/;
+const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+
+interface Ev { time: string; kind: string; node?: string; type?: string; path?: string; message?: string }
+
+if (skip) {
+  test('diskless boot end to end', () => console.log(`SKIP: end-to-end boot: ${skip}`));
+} else {
+  let ns: Netns;
+  let serveLog: ReturnType<typeof watchOutput> | undefined;
+
+  const build = (args: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), 'cli/build-image.ts'), ...args, '--out', images], {
+      cwd: projectRoot(),
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.status !== 0) throw new Error(`build-image ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
+  };
+
+  test.before(() => {
+    build(['debian']);
+    ns = createNetns('e2e');
+  });
+
+  test.after(async () => {
+    await ns?.destroy();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('two diskless nodes (e1000 and virtio) boot at once from one image, each with its own name and address', async () => {
+    const taps = bootNetwork(ns, '10.77.0.1/24', NODES.length + 1);
+    writeFileSync(join(work, 'cluster.yaml'), inventory);
+    const imageDir = join(images, 'debian-bookworm-amd64');
+    const version = readlinkSync(join(imageDir, 'current'));
+    const manifest = JSON.parse(readFileSync(join(imageDir, version, 'manifest.json'), 'utf8'));
+    const serve = ns.spawn(
+      ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(work, 'cluster.yaml'),
+        '--images', images, '--lease-file', join(work, 'leases.json'), '--log-format', 'json'],
+      { cwd: projectRoot() },
+    );
+    const served = watchOutput(serve);
+    await served.waitFor(/serving cluster e2e as 10\.77\.0\.1/, 30_000, 'diskless serve');
+
+    const started = Date.now();
+    const machines = NODES.map((n, i) => ({ ...n, out: watchOutput(startNode(ns, { tap: taps[i]!, mac: n.mac, nic: n.nic })) }));
+    const upAt: Record<string, number> = {};
+    await Promise.all(
+      machines.map(async (m) => {
+        const up = await m.out.waitFor(NODE_UP, 240_000, `${m.name} (${m.nic}) to come up`);
+        upAt[m.name] = Date.now();
+        assert.is(up[1], m.name, 'inventory name');
+        assert.is(up[2], `${m.ip}/24`, 'inventory address');
+        assert.is(up[3], 'debian-bookworm-amd64');
+        assert.is(up[4], version);
+        assert.is(up[5], 'overlay', '/ is an overlay');
+        assert.is(up[6], 'squashfs,ro', 'its lower layer is the read-only squashfs');
+        assert.is(up[7], 'tmpfs', 'its upper layer is RAM');
+        assert.is(up[8], 'none', 'no hypervisor');
+        await m.out.waitFor(/diskless: selftest image (ok|FAILED).*\n/, 30_000, `${m.name} self-test`);
+        const log = m.out.log();
+        assert.match(log, 'diskless: selftest write /etc ok (in the RAM overlay, not in the image)');
+        assert.match(log, 'diskless: selftest write /var ok (in the RAM overlay, not in the image)');
+        assert.match(log, 'diskless: selftest image ok (read-only)');
+      }),
+    );
+    for (const a of Object.values(manifest.artifacts) as { file: string; sha256: string }[]) {
+      assert.is(sha256(join(imageDir, version, a.file)), a.sha256, `${a.file} unchanged on the server after the boots`);
+    }
+
+    serveLog = served;
+    // Boot time per node, broken down from the boot service's own events.
+    const events = served.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Ev);
+    for (const m of machines) {
+      const mine = events.filter((e) => e.node === m.name);
+      const at = (pred: (e: Ev) => boolean) => {
+        const e = mine.find(pred);
+        return e ? (Date.parse(e.time) - started) / 1000 : NaN;
+      };
+      const dhcp = at((e) => e.kind === 'dhcp' && e.type === 'ack');
+      const kernel = at((e) => e.kind === 'http' && !!e.path?.endsWith('/initrd.img'));
+      const root = at((e) => e.kind === 'http' && !!e.path?.endsWith('/root.squashfs'));
+      const up = (upAt[m.name]! - started) / 1000;
+      console.log(`boot ${m.name} (${m.nic}): up in ${up.toFixed(1)} s: first DHCP ack ${dhcp.toFixed(1)} s, kernel+initrd fetched ${kernel.toFixed(1)} s, root image fetched ${root.toFixed(1)} s, init ${(up - root).toFixed(1)} s`);
+      assert.ok(Number.isFinite(dhcp) && Number.isFinite(kernel) && Number.isFinite(root), `events for ${m.name}: ${JSON.stringify(mine)}`);
+    }
+  });
+
+  test('a Xen dom0 boots diskless: hypervisor, dom0 kernel and initrd by iPXE multiboot, same read-only root + RAM overlay', async () => {
+    assert.ok(serveLog, 'the boot service from the first test is running');
+    build(['debian', '--variant', 'xen-dom0']);
+    // Under TCG the guest CPU must not offer SMAP, or dom0 faults on its first page fault.
+    const started = Date.now();
+    const m = watchOutput(startNode(ns, { tap: 'tap2', mac: '52:54:00:77:00:03', nic: 'e1000', memMb: 1536, cpu: 'max,-smap' }));
+    const up = await m.waitFor(NODE_UP, 300_000, 'the Xen dom0 to come up');
+    assert.is(up[1], 'dom0');
+    assert.is(up[2], '10.77.0.13/24');
+    assert.is(up[3], 'debian-bookworm-amd64');
+    assert.is(up[5], 'overlay');
+    assert.is(up[6], 'squashfs,ro');
+    assert.is(up[7], 'tmpfs');
+    assert.match(up[8]!, /^xen:.*control_d/, 'the dom0 runs under Xen with control_d');
+    assert.match(m.log(), /Xen version 4\.17/);
+    console.log(`boot dom0 (xen, e1000): up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+}
+
+test.run();

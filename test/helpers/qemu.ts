@@ -1,0 +1,83 @@
+// A test network for whole-machine boots: one namespace holding a bridge with the
+// boot service's address and one tap per node; QEMU (TCG, never KVM: a KVM guest hung
+// on this machine) PXE-boots from Debian's iPXE ROMs on each tap.
+import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import type { Netns } from './netns.js';
+
+export type Nic = 'e1000' | 'virtio';
+
+export const ROMS: Record<Nic, string> = {
+  e1000: '/usr/lib/ipxe/qemu/pxe-e1000.rom',
+  virtio: '/usr/lib/ipxe/qemu/pxe-virtio.rom',
+};
+
+export function qemuMissing(): string | undefined {
+  if (!existsSync('/usr/bin/qemu-system-x86_64')) return 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)';
+  for (const rom of Object.values(ROMS)) if (!existsSync(rom)) return `${rom} is missing (apt-get install ipxe-qemu)`;
+  return undefined;
+}
+
+/** Bridge br0 with `serverCidr` and taps tap0..tap{n-1} in `ns`. */
+export function bootNetwork(ns: Netns, serverCidr: string, taps: number): string[] {
+  ns.exec(['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+  ns.exec(['ip', 'addr', 'add', serverCidr, 'dev', 'br0']);
+  ns.exec(['ip', 'link', 'set', 'br0', 'up']);
+  const names: string[] = [];
+  for (let i = 0; i < taps; i++) {
+    const tap = `tap${i}`;
+    ns.exec(['ip', 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+    ns.exec(['ip', 'link', 'set', tap, 'master', 'br0']);
+    ns.exec(['ip', 'link', 'set', tap, 'up']);
+    names.push(tap);
+  }
+  return names;
+}
+
+/**
+ * PXE-boot a diskless machine: no disk, `-boot n`, the NIC's iPXE ROM. For virtio
+ * the device must be modern-only (disable-legacy=on) or SeaBIOS ignores its ROM.
+ */
+export function startNode(ns: Netns, o: { tap: string; mac: string; nic: Nic; memMb?: number; cpu?: string }): ChildProcess {
+  const device =
+    o.nic === 'virtio'
+      ? `virtio-net-pci,netdev=n0,mac=${o.mac},disable-legacy=on,romfile=${ROMS.virtio}`
+      : `e1000,netdev=n0,mac=${o.mac},romfile=${ROMS.e1000}`;
+  return ns.spawn([
+    'qemu-system-x86_64', '-accel', 'tcg', ...(o.cpu ? ['-cpu', o.cpu] : []), '-m', String(o.memMb ?? 1024), '-smp', '1',
+    '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-boot', 'n',
+    '-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, '-device', device,
+  ]);
+}
+
+/** Resolve when `re` appears in the child's output (stdout + stderr); keeps all output in `log`. */
+export function watchOutput(child: ChildProcess): { log: () => string; waitFor: (re: RegExp, ms: number, what: string) => Promise<RegExpExecArray> } {
+  let text = '';
+  const waiters: { re: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
+  const on = (d: Buffer) => {
+    text += d.toString().replace(/\r/g, '');
+    for (const w of [...waiters]) {
+      const m = w.re.exec(text);
+      if (m) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  };
+  child.stdout?.on('data', on);
+  child.stderr?.on('data', on);
+  return {
+    log: () => text,
+    waitFor: (re, ms, what) =>
+      new Promise((resolve, reject) => {
+        const m = re.exec(text);
+        if (m) return resolve(m);
+        const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}; last output:\n${text.slice(-3000)}`)), ms);
+        waiters.push({ re, resolve: (x) => (clearTimeout(timer), resolve(x)) });
+        child.once('exit', (code, sig) => {
+          clearTimeout(timer);
+          reject(new Error(`${what}: process exited (${code ?? sig}); last output:\n${text.slice(-3000)}`));
+        });
+      }),
+  };
+}
