@@ -32,6 +32,12 @@ export interface LoadResult {
   failures: number;
   retransmits: number;
   elapsedMs: number;
+  /**
+   * Exchanges per second over the time exchanges were being started: with
+   * `durationMs`, ACKs before the window closed divided by the window, so the
+   * drain (stragglers waiting out a retransmit timer) does not count; with only
+   * `count`, exchanges over the whole run.
+   */
   perSecond: number;
   /** Address each MAC was given in its last ACK. */
   addresses: Map<string, string>;
@@ -121,6 +127,8 @@ export async function runDora(opts: LoadOptions): Promise<LoadResult> {
   let nextXid = (Math.random() * 0x7fffffff) >>> 0;
   const t0 = performance.now();
   let stopping = false;
+  let windowMs = 0;
+  let windowExchanges = 0;
   let finish!: () => void;
   const done = new Promise<void>((r) => (finish = r));
 
@@ -130,6 +138,10 @@ export async function runDora(opts: LoadOptions): Promise<LoadResult> {
   };
   const startOne = () => {
     if (stopping || started >= limit || performance.now() - t0 >= durationMs) {
+      if (!stopping) {
+        windowMs = performance.now() - t0;
+        windowExchanges = result.exchanges;
+      }
       stopping = true;
       if (inFlight.size === 0) finish();
       return;
@@ -184,7 +196,7 @@ export async function runDora(opts: LoadOptions): Promise<LoadResult> {
   await done;
   clearInterval(timer);
   result.elapsedMs = performance.now() - t0;
-  result.perSecond = result.exchanges / (result.elapsedMs / 1000);
+  result.perSecond = Number.isFinite(durationMs) && windowMs > 0 ? windowExchanges / (windowMs / 1000) : result.exchanges / (result.elapsedMs / 1000);
   await new Promise<void>((r) => sock.close(() => r()));
   return result;
 }

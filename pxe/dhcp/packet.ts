@@ -152,20 +152,93 @@ function decodeStrict(buf: Buffer): DhcpMessage {
   return m;
 }
 
+export interface EncodeOptions {
+  /**
+   * The most octets the receiver accepts as a DHCP message (the UDP payload); see
+   * maxReplySize() in reply.ts for how option 57 turns into this. Unlimited if absent.
+   */
+  maxSize?: number;
+}
+
 /**
  * Encode a message. Options go in map order into the options field, long values
  * split per RFC 3396, closed by the end option, and the message is padded with
- * zeros to the BOOTP minimum of 300 octets (RFC 1542 2.1).
+ * zeros to the BOOTP minimum of 300 octets (RFC 1542 2.1). When the options do not
+ * fit in `maxSize`, the rest go into the file and then the sname field, if those
+ * are empty, announced by option 52 (RFC 2132 9.3); throws if even that is not enough.
  */
-export function encode(msg: DhcpMessage): Buffer {
+export function encode(msg: DhcpMessage, eo: EncodeOptions = {}): Buffer {
   const opts = serializeOptions(msg.options);
-  const len = Math.max(BOOTP_MIN_LEN, OPTIONS_AT + opts.length + 1);
+  const limit = eo.maxSize ?? Infinity;
+  if (OPTIONS_AT + opts.length + 1 <= limit) {
+    const buf = header(msg, Math.max(BOOTP_MIN_LEN, OPTIONS_AT + opts.length + 1));
+    opts.copy(buf, OPTIONS_AT);
+    buf[OPTIONS_AT + opts.length] = Opt.END;
+    return buf;
+  }
+  return encodeOverloaded(msg, limit);
+}
+
+function header(msg: DhcpMessage, len: number): Buffer {
   const buf = Buffer.alloc(len);
   for (const [key, at, size, kind] of HEADER) writeField(buf, at, size, kind, msg[key], key);
   buf.writeUInt32BE(MAGIC_COOKIE, COOKIE_AT);
-  opts.copy(buf, OPTIONS_AT);
-  buf[OPTIONS_AT + opts.length] = Opt.END;
   return buf;
+}
+
+interface Area {
+  start: number;
+  /** One past the last octet options may use (the end option comes after). */
+  end: number;
+  at: number;
+  flag: number;
+}
+
+/**
+ * RFC 2132 9.3, RFC 3396 7: fill the options field, then file, then sname, in that
+ * order (the order a receiver joins them in). An option moves whole to the next area
+ * when it does not fit in what is left of this one; only an option too long for any
+ * area is split, at area boundaries, into instances a receiver joins (RFC 3396 6).
+ */
+function encodeOverloaded(msg: DhcpMessage, limit: number): Buffer {
+  const OVERLOAD_OPT_LEN = 3; // code, length, value
+  if (limit < OPTIONS_AT + OVERLOAD_OPT_LEN + 1) throw new Error(`encode: maximum message size ${limit} leaves no room for options`);
+  const areas: Area[] = [{ start: OPTIONS_AT, end: limit - 1, at: OPTIONS_AT + OVERLOAD_OPT_LEN, flag: 0 }];
+  if (!msg.file) areas.push({ start: FILE[1], end: FILE[1] + FILE[2] - 1, at: FILE[1], flag: OVERLOAD_FILE });
+  if (!msg.sname) areas.push({ start: SNAME[1], end: SNAME[1] + SNAME[2] - 1, at: SNAME[1], flag: OVERLOAD_SNAME });
+  const buf = header(msg, Math.max(BOOTP_MIN_LEN, limit));
+  let k = 0;
+  const room = () => areas[k]!.end - areas[k]!.at;
+  const fail = (code: number) => new Error(`encode: options do not fit in ${limit} octets even in the file and sname fields (option ${code} and after left over)`);
+  for (const [code, v] of msg.options) {
+    if (code === Opt.PAD || code === Opt.END || code === Opt.OVERLOAD) continue;
+    const whole = 2 * Math.max(1, Math.ceil(v.length / 255)) + v.length;
+    // Move on rather than split an option that would fit whole somewhere later.
+    while (room() < whole && areas.slice(k + 1).some((a) => a.end - a.at >= whole)) k++;
+    let off = 0;
+    do {
+      while (k < areas.length && room() < (v.length === 0 ? 2 : 3)) k++;
+      if (k >= areas.length) throw fail(code);
+      const a = areas[k]!;
+      const n = Math.min(255, v.length - off, room() - 2);
+      buf[a.at] = code;
+      buf[a.at + 1] = n;
+      v.copy(buf, a.at + 2, off, off + n);
+      a.at += 2 + n;
+      off += n;
+    } while (off < v.length);
+  }
+  let flags = 0;
+  for (const a of areas) {
+    if (a.flag && a.at === a.start) continue;
+    buf[a.at] = Opt.END;
+    flags |= a.flag;
+  }
+  buf[OPTIONS_AT] = Opt.OVERLOAD;
+  buf[OPTIONS_AT + 1] = 1;
+  buf[OPTIONS_AT + 2] = flags;
+  const used = areas[0]!.at + 1;
+  return buf.subarray(0, Math.max(BOOTP_MIN_LEN, used));
 }
 
 /** The client's hardware address as lower-case colon text (first hlen octets). */

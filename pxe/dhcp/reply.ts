@@ -2,7 +2,7 @@
 // reply goes (RFC 2131 4.1). Pure.
 import { BOOTREPLY, CLIENT_PORT, FLAG_BROADCAST, MsgType, Opt, SERVER_PORT } from './constants.js';
 import { emptyMessage, type DhcpMessage } from './packet.js';
-import { ip, text, u8 } from './options.js';
+import { getU16List, ip, text, u8 } from './options.js';
 import type { BootChoice } from './boot.js';
 
 export interface Endpoint {
@@ -18,6 +18,21 @@ export interface Ports {
 }
 
 export const BROADCAST = '255.255.255.255';
+
+/** RFC 2131 2: every client accepts a 576-octet IP datagram (a 312-octet options field). */
+export const MIN_MAX_MESSAGE_SIZE = 576; // octets, IP datagram
+/** IPv4 header without options, plus the UDP header. */
+const IP_UDP_HEADERS = 28; // octets
+
+/**
+ * The largest DHCP message (UDP payload) a reply to `req` may be. Option 57 counts the
+ * whole IP datagram (RFC 2132 9.10, as ISC dhcpd and dnsmasq read it); values under
+ * 576 are not legal and count as 576, and so does a missing option (RFC 2131 2).
+ */
+export function maxReplySize(req: Pick<DhcpMessage, 'options'>): number {
+  const asked = getU16List(req.options, Opt.MAX_MESSAGE_SIZE)[0] ?? 0;
+  return Math.max(MIN_MAX_MESSAGE_SIZE, asked) - IP_UDP_HEADERS;
+}
 export const ZERO = '0.0.0.0';
 
 /**

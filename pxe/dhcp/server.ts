@@ -4,10 +4,10 @@ import dgram from 'node:dgram';
 import type { Inventory } from '../inventory.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { PXE_PORT, SERVER_PORT } from './constants.js';
-import { decode, encode, DecodeError } from './packet.js';
+import { decode, encode, DecodeError, type DhcpMessage } from './packet.js';
 import { LeaseTable, loadLeases, saveLeases } from './leases.js';
 import { decide, type DhcpEvent, type Outcome, type PolicyConfig } from './policy.js';
-import { BROADCAST } from './reply.js';
+import { BROADCAST, maxReplySize } from './reply.js';
 
 export interface DhcpServerOptions {
   /** The current inventory; called per request, so a reload takes effect at once. */
@@ -123,8 +123,9 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
   function onMessage(sock: dgram.Socket, localPort: number, buf: Buffer, rinfo: dgram.RemoteInfo): void {
     stats.received++;
     let outcome: Outcome;
+    let msg: DhcpMessage;
     try {
-      const msg = decode(buf);
+      msg = decode(buf);
       outcome = decide({ msg, from: { address: rinfo.address, port: rinfo.port }, localPort }, opts.inventory(), leases, now(), cfg);
     } catch (err) {
       if (err instanceof DecodeError) {
@@ -155,7 +156,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     }
     let out: Buffer;
     try {
-      out = encode(outcome.reply);
+      out = encode(outcome.reply, { maxSize: maxReplySize(msg) });
     } catch (err) {
       stats.policyErrors++;
       log.warn(`dhcp: cannot encode reply: ${(err as Error).message}`);

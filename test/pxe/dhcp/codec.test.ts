@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { BOOTP_MIN_LEN, BOOTREPLY, MAGIC_COOKIE, Opt } from '../../../pxe/dhcp/constants.js';
 import { decode, DecodeError, emptyMessage, encode, clientMac } from '../../../pxe/dhcp/packet.js';
 import { getText, text, u8 } from '../../../pxe/dhcp/options.js';
+import { maxReplySize } from '../../../pxe/dhcp/reply.js';
 import { NODE1_MAC, request, T } from './helpers.js';
 
 /** A raw request: 240-octet header + cookie, then the given option bytes. */
@@ -153,6 +154,92 @@ test('decode throws only DecodeError on 20,000 random and mutated buffers', () =
     }
   }
   assert.ok(ok > 0, 'some mutants still decode');
+});
+
+
+// ---- option 57 / option overload (RFC 2132 9.3, 9.10; RFC 3396 7) ----------------
+
+/** A reply whose options take `size` octets or so: 53, 54, DNS servers, then a long domain. */
+function bigReply(domainLen: number): ReturnType<typeof emptyMessage> {
+  const m = emptyMessage(BOOTREPLY);
+  m.xid = 0x01020304;
+  m.yiaddr = '10.77.0.11';
+  m.options.set(Opt.MESSAGE_TYPE, u8(T.OFFER));
+  m.options.set(Opt.SERVER_ID, Buffer.from([10, 77, 0, 1]));
+  m.options.set(Opt.SUBNET_MASK, Buffer.from([255, 255, 255, 0]));
+  m.options.set(Opt.DNS, Buffer.alloc(40, 7));
+  m.options.set(Opt.DOMAIN_NAME, text('d'.repeat(domainLen)));
+  m.options.set(Opt.BOOTFILE_NAME, text(`http://10.77.0.1:8080/boot/${'x'.repeat(90)}.ipxe`));
+  return m;
+}
+
+test('maxReplySize: option 57 minus IP and UDP headers, never under 576 (RFC 2132 9.10)', () => {
+  const withMax = (n?: number) => maxReplySize(request({ type: T.DISCOVER, options: n === undefined ? [] : [[Opt.MAX_MESSAGE_SIZE, Buffer.from([n >> 8, n & 255])]] }));
+  assert.is(withMax(), 548);
+  assert.is(withMax(300), 548);
+  assert.is(withMax(576), 548);
+  assert.is(withMax(1500), 1472);
+});
+
+test('encode under the limit: no option 52, same bytes as without a limit', () => {
+  const m = bigReply(20);
+  const free = encode(m);
+  assert.ok(free.length <= 548);
+  assert.ok(encode(m, { maxSize: 548 }).equals(free));
+  assert.not.ok(decode(free).options.has(Opt.OVERLOAD));
+});
+
+test('encode over the limit: options spill into file then sname with option 52, and decode joins them back', () => {
+  const m = bigReply(200);
+  assert.ok(encode(m).length > 548);
+  const b = encode(m, { maxSize: 548 });
+  assert.ok(b.length <= 548, `${b.length} octets`);
+  // Option 52 is in the options field itself.
+  assert.equal([...b.subarray(240, 243)], [Opt.OVERLOAD, 1, 1]);
+  const d = decode(b);
+  assert.is(d.file, '');
+  assert.is(d.sname, '');
+  assert.is(d.options.get(Opt.OVERLOAD)![0], 1);
+  for (const [code, v] of m.options) assert.ok(d.options.get(code)?.equals(v), `option ${code}`);
+  // The header is intact.
+  assert.is(d.xid, 0x01020304);
+  assert.is(d.yiaddr, '10.77.0.11');
+  // Tighter still: both fields carry options.
+  const both = bigReply(200);
+  both.options.set(Opt.HOST_NAME, text('h'.repeat(60)));
+  const b2 = encode(both, { maxSize: 548 });
+  const d2 = decode(b2);
+  assert.is(d2.options.get(Opt.OVERLOAD)![0], 3);
+  for (const [code, v] of both.options) assert.ok(d2.options.get(code)?.equals(v), `option ${code}`);
+});
+
+test('encode over the limit with a boot file: file is kept, only sname is overloaded', () => {
+  const m = bigReply(150);
+  m.file = 'undionly.kpxe';
+  m.siaddr = '10.77.0.1';
+  const b = encode(m, { maxSize: 548 });
+  assert.ok(b.length <= 548);
+  const d = decode(b);
+  assert.is(d.file, 'undionly.kpxe');
+  assert.is(d.options.get(Opt.OVERLOAD)![0], 2);
+  for (const [code, v] of m.options) assert.ok(d.options.get(code)?.equals(v), `option ${code}`);
+});
+
+test('encode over the limit: an option longer than any free field is split across fields (RFC 3396)', () => {
+  const m = bigReply(10);
+  m.options.set(Opt.VENDOR_SPECIFIC, Buffer.alloc(250, 0x2b));
+  const b = encode(m, { maxSize: 548 });
+  assert.ok(b.length <= 548);
+  const d = decode(b);
+  assert.ok(d.options.get(Opt.VENDOR_SPECIFIC)!.equals(m.options.get(Opt.VENDOR_SPECIFIC)!));
+  for (const [code, v] of m.options) assert.ok(d.options.get(code)?.equals(v), `option ${code}`);
+});
+
+test('encode throws, with the limit in the message, when options do not fit even with overload', () => {
+  const m = bigReply(250);
+  m.file = 'undionly.kpxe';
+  m.sname = 'srv';
+  assert.throws(() => encode(m, { maxSize: 548 }), /548 octets/);
 });
 
 test.run();

@@ -143,3 +143,10 @@ export function startQemu(ns: Netns, tap: string, mac: string): ChildProcess {
     '-device', `e1000,netdev=n0,mac=${mac},romfile=/usr/lib/ipxe/qemu/pxe-e1000.rom`,
   ]);
 }
+
+/** Run the PXE-like client (pxeclient.ts) in `ns` and return what it saw. */
+export async function runPxeClient(ns: Netns, spec: import('./pxeclient.js').ClientSpec): Promise<import('./pxeclient.js').ClientResult> {
+  const child = ns.spawn([process.execPath, '--import', 'tsx/esm', join(projectRoot(), 'test/pxe/dhcp/pxeclient.ts'), JSON.stringify(spec)], { cwd: projectRoot() });
+  const line = await waitFor(child, /RESULT .*\n/, spec.collectMs + 30_000, 'PXE client');
+  return JSON.parse(line.slice(7)) as import('./pxeclient.js').ClientResult;
+}
