@@ -9,7 +9,7 @@ import { render } from '../lib/render.js';
 import type { InventoryNode } from './inventory.js';
 import type { ResolvedImage } from './images.js';
 
-export const DEFAULT_XEN_ARGS = 'dom0_mem=1024M,max:1024M console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all';
+export const DEFAULT_XEN_ARGS = 'dom0_mem=1024M,max:1024M console=com1 com1=115200,8n1';
 
 export interface BootContext {
   node: InventoryNode;
@@ -27,21 +27,24 @@ export function replicaOrder(mac: string, servers: string[]): string[] {
   return [...servers.slice(k), ...servers.slice(0, k)];
 }
 
+/**
+ * The kernel command line: the image's, the node's, then the node's identity and
+ * where its root image is. Kept short on purpose: iPXE's multiboot loader holds every
+ * command line of a Xen boot (hypervisor and modules) in one 512-byte buffer, so the
+ * root image is named once as a path, with the replicas listed as host:port.
+ */
 export function kernelCmdline(ctx: BootContext): string {
   const { node, image } = ctx;
   const order = replicaOrder(node.mac, ctx.servers);
-  const base = `/images/${image.name}/${image.version}`;
   const root = image.manifest.artifacts.root;
   const parts = [
     image.manifest.cmdline,
     node.kernelArgs,
-    `diskless.cluster=${ctx.cluster}`,
     `diskless.name=${node.name}`,
     `diskless.ip=${node.ip}`,
-    `diskless.mac=${node.mac}`,
-    `diskless.image=${image.name}`,
     `diskless.version=${image.version}`,
-    root ? `diskless.root=${order.map((s) => `http://${s}${base}/${root.file}`).join(',')}` : '',
+    root ? `diskless.root=/images/${image.name}/${image.version}/${root.file}` : '',
+    root ? `diskless.servers=${order.join(',')}` : '',
     root ? `diskless.sha256=${root.sha256}` : '',
   ];
   return parts.filter(Boolean).join(' ').replace(/\s+/g, ' ').trim();

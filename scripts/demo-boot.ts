@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createNetns } from '../test/helpers/netns.js';
-import { bootNetwork, qemuMissing, startNode, watchOutput, type Nic } from '../test/helpers/qemu.js';
+import { bootNetwork, qemuMissing, radvdMissing, startNode, startRadvd, watchOutput, type Nic } from '../test/helpers/qemu.js';
 import { projectRoot } from '../lib/paths.js';
 
 const arg = (name: string, dflt: string) => {
@@ -38,6 +38,8 @@ const ns = createNetns('demo');
 let code = 0;
 try {
   const [tap] = bootNetwork(ns, '10.77.0.1/24', 1);
+  // A normal network has IPv6 router advertisements; without them iPXE waits ~15 s.
+  if (!radvdMissing()) startRadvd(ns, 'br0', join(work, 'radvd.conf'));
   const serve = ns.spawn(
     ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(work, 'cluster.yaml'), '--images', images, '--lease-file', join(work, 'leases.json')],
     { cwd: projectRoot() },

@@ -18,7 +18,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   mmdebstrap debian-archive-keyring arch-test \
   squashfs-tools erofs-utils cpio zstd xz-utils busybox-static file attr \
   ca-certificates iproute2 nftables tcpdump curl \
-  tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client \
+  tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client radvd \
   qemu-system-x86 ipxe-qemu ipxe >/dev/null
 [ -n "$added_policy" ] && $SUDO rm -f "$policy"
 # Stop the peer daemons if an install started them anyway (only those, by name).

@@ -1,7 +1,7 @@
 // A test network for whole-machine boots: one namespace holding a bridge with the
 // boot service's address and one tap per node; QEMU (TCG, never KVM: a KVM guest hung
 // on this machine) PXE-boots from Debian's iPXE ROMs on each tap.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { Netns } from './netns.js';
 
@@ -81,3 +81,18 @@ export function watchOutput(child: ChildProcess): { log: () => string; waitFor: 
       }),
   };
 }
+
+/**
+ * IPv6 router advertisements on `bridge`, as on a normal network. Without any, iPXE
+ * waits about 15 s for IPv6 autoconfiguration before it boots. The advertised
+ * router lifetime is 0: nodes get an address, not a default route.
+ */
+export function startRadvd(ns: Netns, bridge: string, confFile: string): ChildProcess {
+  writeFileSync(
+    confFile,
+    `interface ${bridge} {\n  AdvSendAdvert on;\n  IgnoreIfMissing on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 10;\n  AdvDefaultLifetime 0;\n  prefix fd77::/64 { AdvOnLink on; AdvAutonomous on; };\n};\n`,
+  );
+  return ns.spawn(['radvd', '--nodaemon', '--config', confFile, '--pidfile', `${confFile}.pid`, '--logmethod', 'stderr']);
+}
+
+export const radvdMissing = (): string | undefined => (existsSync('/usr/sbin/radvd') ? undefined : 'radvd is not installed (apt-get install radvd)');

@@ -39,7 +39,7 @@ test('linux iPXE script: kernel + initrd from each replica in turn, identity on 
   assert.match(script, `initrd --name initrd.img http://${order[0]}/images/debian-bookworm-amd64/${img.version}/initrd.img || goto replica1`);
   const cmd = kernelCmdline({ node, cluster: 'lab', image, servers });
   for (const s of ['console=ttyS0,115200 quiet', 'diskless.name=node01', 'diskless.ip=10.77.0.11', `diskless.version=${img.version}`,
-    `diskless.sha256=${img.manifest.artifacts.root!.sha256}`, `diskless.root=${order.map((s) => `http://${s}/images/debian-bookworm-amd64/${img.version}/root.squashfs`).join(',')}`]) {
+    `diskless.sha256=${img.manifest.artifacts.root!.sha256}`, `diskless.root=/images/debian-bookworm-amd64/${img.version}/root.squashfs`, `diskless.servers=${order.join(',')}`]) {
     assert.ok(cmd.includes(s), `${s} in ${cmd}`);
   }
   assert.match(script, /:failed\n.*\nsleep 10\ngoto replica0/);
@@ -51,9 +51,15 @@ test('xen-dom0 script: hypervisor, then dom0 kernel and initrd as modules', asyn
   const node = inv.byName.get('node02')!;
   const script = await renderBootScript(tpl, 'ipxe', { node, cluster: 'lab', image, servers });
   const order = replicaOrder(node.mac, servers);
-  assert.match(script, `kernel http://${order[0]}/images/debian-bookworm-amd64/${img.version}/xen dom0_mem=`);
-  assert.match(script, `module http://${order[0]}/images/debian-bookworm-amd64/${img.version}/vmlinuz console=ttyS0`);
-  assert.match(script, `module http://${order[0]}/images/debian-bookworm-amd64/${img.version}/initrd.img || goto replica1`);
+  assert.match(script, `kernel --name xen http://${order[0]}/images/debian-bookworm-amd64/${img.version}/xen dom0_mem=`);
+  assert.match(script, `module --name vmlinuz http://${order[0]}/images/debian-bookworm-amd64/${img.version}/vmlinuz console=ttyS0`);
+  assert.match(script, `module --name initrd http://${order[0]}/images/debian-bookworm-amd64/${img.version}/initrd.img || goto replica1`);
+  // iPXE's multiboot loader keeps all command lines ("name args") in one 512-byte buffer.
+  const first = script.split(':replica1')[0]!;
+  const cmdlines = [...first.matchAll(/^(?:kernel|module) --name (\S+) \S+ ?(.*?)(?: \|\| goto \S+)?$/gm)].map((m) => `${m[1]} ${m[2]}`.trim());
+  assert.is(cmdlines.length, 3);
+  const total = cmdlines.reduce((a, c) => a + c.length + 1, 0);
+  assert.ok(total < 512, `multiboot command lines take ${total} of 512 bytes:\n${cmdlines.join('\n')}`);
 });
 
 test('xen-dom0 node on an image without Xen: the error names the fix', async () => {
