@@ -28,24 +28,20 @@ export function replicaOrder(mac: string, servers: string[]): string[] {
 }
 
 /**
- * The kernel command line: the image's, the node's, then the node's identity and
- * where its root image is. Kept short on purpose: iPXE's multiboot loader holds every
- * command line of a Xen boot (hypervisor and modules) in one 512-byte buffer, so the
- * root image is named once as a path, with the replicas listed as host:port.
+ * The kernel command line: the image's, the node's, then the node's name, its image
+ * (name/version) and the replicas to fetch the root image from, in this node's order.
+ * Kept short on purpose: iPXE's multiboot loader holds every URL and command line of
+ * a Xen boot (hypervisor and both modules) in one 512-byte buffer. The root image's
+ * sha256 is fetched beside it (<file>.sha256) instead of riding on the command line.
  */
 export function kernelCmdline(ctx: BootContext): string {
   const { node, image } = ctx;
-  const order = replicaOrder(node.mac, ctx.servers);
-  const root = image.manifest.artifacts.root;
   const parts = [
     image.manifest.cmdline,
     node.kernelArgs,
     `diskless.name=${node.name}`,
-    `diskless.ip=${node.ip}`,
-    `diskless.version=${image.version}`,
-    root ? `diskless.root=/images/${image.name}/${image.version}/${root.file}` : '',
-    root ? `diskless.servers=${order.join(',')}` : '',
-    root ? `diskless.sha256=${root.sha256}` : '',
+    `diskless.image=${image.name}/${image.version}`,
+    `diskless.servers=${replicaOrder(node.mac, ctx.servers).join(',')}`,
   ];
   return parts.filter(Boolean).join(' ').replace(/\s+/g, ' ').trim();
 }

@@ -74,7 +74,8 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   const address = chooseAddress(inv, opts.address, await localAddresses());
   if (!inv.servers.includes(address)) log.warn(`--address ${address} is not in the inventory's servers; boot scripts list only ${inv.servers.join(', ')}`);
   const images = new ImageStore(opts.imagesDir);
-  const servers = () => inv.servers.map((s) => `${s}:${opts.httpPort}`);
+  // host[:port] of every replica's HTTP service; port 80 is left out to keep URLs short.
+  const servers = () => inv.servers.map((s) => (opts.httpPort === 80 ? s : `${s}:${opts.httpPort}`));
   const onEvent = (e: Parameters<EventLog['emit']>[0]) => {
     if (!e.node && e.mac) e.node = inv.byMac.get(e.mac)?.name;
     if (!e.node && e.client) e.node = inv.nodes.find((n) => n.ip === e.client!.split(':')[0])?.name;

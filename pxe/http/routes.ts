@@ -4,6 +4,8 @@ import { normalizeMac } from '../addr.js';
 export type Route =
   | { kind: 'boot-script'; mac: string; format: 'ipxe' | 'grub' }
   | { kind: 'artifact'; image: string; version: string; file: string }
+  /** `<artifact>.sha256`: the manifest's hash in sha256sum format, for the initrd's check. */
+  | { kind: 'artifact-sha256'; image: string; version: string; file: string }
   | { kind: 'ipxe-binary'; file: string }
   | { kind: 'status' }
   | { kind: 'not-found'; reason: string };
@@ -28,7 +30,9 @@ export function route(rawPath: string): Route {
     return { kind: 'boot-script', mac, format: m[2] === 'ipxe' ? 'ipxe' : 'grub' };
   }
   if (head === 'images' && rest.length === 3 && rest.every((p) => NAME.test(p))) {
-    return { kind: 'artifact', image: rest[0]!, version: rest[1]!, file: rest[2]! };
+    const [image, version, file] = rest as [string, string, string];
+    if (file.endsWith('.sha256')) return { kind: 'artifact-sha256', image, version, file: file.slice(0, -'.sha256'.length) };
+    return { kind: 'artifact', image, version, file };
   }
   if (head === 'ipxe' && rest.length === 1 && NAME.test(rest[0]!)) return { kind: 'ipxe-binary', file: rest[0]! };
   return { kind: 'not-found', reason: 'no such route' };

@@ -81,6 +81,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         return text(200, `${JSON.stringify({ cluster: inv.cluster, inventory: { version: inv.version, hash: inv.hash }, ...opts.status?.() }, null, 2)}\n`, 'application/json');
       case 'boot-script':
         return bootScript(r, node, text);
+      case 'artifact-sha256':
       case 'artifact': {
         let img;
         try {
@@ -91,6 +92,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         if (r.file === 'manifest.json') return file(img.dir, r.file);
         const art = Object.values(img.manifest.artifacts).find((a) => a.file === r.file);
         if (!art) return text(404, `image ${img.name} ${img.version} has no artifact ${r.file}\n`);
+        if (r.kind === 'artifact-sha256') return text(200, `${art.sha256}  ${art.file}\n`);
         return file(img.dir, r.file, art.sha256);
       }
       case 'ipxe-binary':

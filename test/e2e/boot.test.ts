@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetns, netnsAvailable, type Netns } from '../helpers/netns.js';
@@ -41,9 +41,10 @@ ${NODES.map((n) => `  - { name: ${n.name}, mac: "${n.mac}", ip: ${n.ip} }`).join
     role: xen-dom0
     image: debian-bookworm-amd64-xen-dom0
     xenArgs: dom0_mem=768M,max:768M console=com1 com1=115200,8n1
+  - { name: node04, mac: "52:54:00:77:00:04", ip: 10.77.0.14, image: broken }
 `;
 
-const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+)/;
+const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+)\n/;
 const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
 interface Ev { time: string; kind: string; node?: string; type?: string; path?: string; message?: string }
@@ -52,7 +53,8 @@ if (skip) {
   test('diskless boot end to end', () => console.log(`SKIP: end-to-end boot: ${skip}`));
 } else {
   let ns: Netns;
-  let serveLog: ReturnType<typeof watchOutput> | undefined;
+  let served: ReturnType<typeof watchOutput>;
+  let taps: string[];
 
   const build = (args: string[]) => {
     const r = spawnSync(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), 'cli/build-image.ts'), ...args, '--out', images], {
@@ -63,9 +65,20 @@ if (skip) {
     if (r.status !== 0) throw new Error(`build-image ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
   };
 
-  test.before(() => {
+  test.before(async () => {
     build(['debian']);
     ns = createNetns('e2e');
+    taps = bootNetwork(ns, '10.77.0.1/24', NODES.length + 2);
+    // Router advertisements, as on a normal network: without them iPXE waits ~15 s for IPv6.
+    startRadvd(ns, 'br0', join(work, 'radvd.conf'));
+    writeFileSync(join(work, 'cluster.yaml'), inventory);
+    const serve = ns.spawn(
+      ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(work, 'cluster.yaml'),
+        '--images', images, '--lease-file', join(work, 'leases.json'), '--log-format', 'json'],
+      { cwd: projectRoot() },
+    );
+    served = watchOutput(serve);
+    await served.waitFor(/serving cluster e2e as 10\.77\.0\.1/, 30_000, 'diskless serve');
   });
 
   test.after(async () => {
@@ -74,21 +87,9 @@ if (skip) {
   });
 
   test('two diskless nodes (e1000 and virtio) boot at once from one image, each with its own name and address', async () => {
-    const taps = bootNetwork(ns, '10.77.0.1/24', NODES.length + 1);
-    // Router advertisements, as on a normal network: without them iPXE waits ~15 s for IPv6.
-    startRadvd(ns, 'br0', join(work, 'radvd.conf'));
-    writeFileSync(join(work, 'cluster.yaml'), inventory);
     const imageDir = join(images, 'debian-bookworm-amd64');
     const version = readlinkSync(join(imageDir, 'current'));
     const manifest = JSON.parse(readFileSync(join(imageDir, version, 'manifest.json'), 'utf8'));
-    const serve = ns.spawn(
-      ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(work, 'cluster.yaml'),
-        '--images', images, '--lease-file', join(work, 'leases.json'), '--log-format', 'json'],
-      { cwd: projectRoot() },
-    );
-    const served = watchOutput(serve);
-    await served.waitFor(/serving cluster e2e as 10\.77\.0\.1/, 30_000, 'diskless serve');
-
     const started = Date.now();
     const machines = NODES.map((n, i) => {
       const child = startNode(ns, { tap: taps[i]!, mac: n.mac, nic: n.nic });
@@ -118,7 +119,6 @@ if (skip) {
       assert.is(sha256(join(imageDir, version, a.file)), a.sha256, `${a.file} unchanged on the server after the boots`);
     }
 
-    serveLog = served;
     for (const m of machines) if (m.child.pid) process.kill(m.child.pid, 'SIGTERM'); // the next test wants the CPU
     // Boot time per node, broken down from the boot service's own events.
     const events = served.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Ev);
@@ -138,7 +138,6 @@ if (skip) {
   });
 
   test('a Xen dom0 boots diskless: hypervisor, dom0 kernel and initrd by iPXE multiboot, same read-only root + RAM overlay', async () => {
-    assert.ok(serveLog, 'the boot service from the first test is running');
     build(['debian', '--variant', 'xen-dom0']);
     // Under TCG the guest CPU must not offer SMAP, or dom0 faults on its first page fault.
     const started = Date.now();
@@ -153,6 +152,29 @@ if (skip) {
     assert.match(up[8]!, /^xen:.*control_d/, 'the dom0 runs under Xen with control_d');
     assert.match(m.log(), /Xen version 4\.17/);
     console.log(`boot dom0 (xen, e1000): up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+  test('a root image with the wrong sha256 stops the boot with a clear message and a retry loop, which recovers once it is right', async () => {
+    // An image whose root.squashfs does not match its manifest (a bad copy on a replica).
+    const good = join(images, 'debian-bookworm-amd64', readlinkSync(join(images, 'debian-bookworm-amd64', 'current')));
+    const bad = join(images, 'broken', 'v1');
+    mkdirSync(bad, { recursive: true });
+    for (const f of ['vmlinuz', 'initrd.img', 'manifest.json']) copyFileSync(join(good, f), join(bad, f));
+    const root = readFileSync(join(good, 'root.squashfs'));
+    root.writeUInt8(root.readUInt8(root.length >> 1) ^ 0xff, root.length >> 1);
+    writeFileSync(join(bad, 'root.squashfs'), root);
+    symlinkSync('v1', join(images, 'broken', 'current'));
+
+    const m = watchOutput(startNode(ns, { tap: taps[NODES.length + 1]!, mac: '52:54:00:77:00:04', nic: 'virtio' }));
+    await m.waitFor(/diskless: sha256 mismatch for http:\/\/10\.77\.0\.1:80\/images\/broken\/v1\/root\.squashfs/, 240_000, 'the sha256 mismatch message');
+    await m.waitFor(/diskless: ERROR: could not get a good root image from: .*\ndiskless: retrying in 10 s/, 30_000, 'the retry message');
+    assert.not.match(m.log(), /Kernel panic/);
+    // Repair the replica's copy; the waiting node picks it up on its next try.
+    copyFileSync(join(good, 'root.squashfs'), join(bad, 'root.squashfs.new'));
+    renameSync(join(bad, 'root.squashfs.new'), join(bad, 'root.squashfs'));
+    const up = await m.waitFor(NODE_UP, 240_000, 'node04 to come up after the repair');
+    assert.is(up[1], 'node04');
+    assert.is(up[2], '10.77.0.14/24');
   });
 }
 

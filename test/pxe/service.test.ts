@@ -68,7 +68,7 @@ test('serve: udhcpc gets its reservation and boot file, tftp-hpa and curl get fi
     assert.match(readFileSync(viaTftp, 'utf8'), /diskless\.name=node01/);
     const viaHttp = r.link.client.exec(['curl', '-sS', 'http://10.77.0.1/boot/52-54-00-77-00-01.ipxe']).stdout;
     assert.match(viaHttp, /^#!ipxe\n/);
-    assert.match(viaHttp, /kernel http:\/\/10\.77\.0\.1:80\/images\/debian-bookworm-amd64\//);
+    assert.match(viaHttp, /kernel http:\/\/10\.77\.0\.1\/images\/debian-bookworm-amd64\//);
 
     await new Promise((res) => setTimeout(res, 200));
     const ev = events(r);

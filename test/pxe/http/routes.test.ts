@@ -12,6 +12,7 @@ test('artifacts and iPXE binaries', () => {
   assert.equal(route('/images/debian-bookworm-amd64/20260101-000000/root.squashfs?x=1'), {
     kind: 'artifact', image: 'debian-bookworm-amd64', version: '20260101-000000', file: 'root.squashfs',
   });
+  assert.equal(route('/images/a/v1/root.squashfs.sha256'), { kind: 'artifact-sha256', image: 'a', version: 'v1', file: 'root.squashfs' });
   assert.equal(route('/ipxe/undionly.kpxe'), { kind: 'ipxe-binary', file: 'undionly.kpxe' });
   assert.equal(route('/status'), { kind: 'status' });
 });

@@ -67,6 +67,14 @@ test('ETag is the manifest sha256; If-None-Match gives 304; current resolves', a
   assert.is(notModified.out.toString(), '304');
 });
 
+test('<artifact>.sha256 gives the manifest hash in sha256sum format, for the initrd', async () => {
+  if (!haveCurl) return console.log('SKIP: curl is not installed');
+  const r = await curl([`${base}/images/${img.name}/${img.version}/root.squashfs.sha256`]);
+  assert.is(r.out.toString(), `${img.manifest.artifacts.root!.sha256}  root.squashfs\n`);
+  const none = await curl(['-o', '/dev/null', '-w', '%{http_code}', `${base}/images/${img.name}/${img.version}/nothing.sha256`]);
+  assert.is(none.out.toString(), '404');
+});
+
 test('Range requests: a slice, an open end, and If-Range with the ETag', async () => {
   if (!haveCurl) return console.log('SKIP: curl is not installed');
   const full = readFileSync(join(img.dir, 'initrd.img'));
