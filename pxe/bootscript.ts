@@ -76,6 +76,16 @@ export function bootView(ctx: BootContext) {
 
 export type BootScriptKind = 'ipxe' | 'grub';
 
+/** iPXE's multiboot loader copies every image's "URI command-line" into one buffer of this size. */
+export const IPXE_MULTIBOOT_CMDLINE_MAX = 512; // bytes (iPXE src/arch/x86/image/multiboot.c)
+
+/** Bytes a Xen boot needs in that buffer: hypervisor, dom0 kernel, initrd, each URI + args + NUL. */
+export function multibootCmdlineBytes(view: ReturnType<typeof bootView>): number {
+  const a = view.attempts[0];
+  if (!a) return 0;
+  return [`${a.xen} ${view.xenArgs}`, `${a.kernel} ${view.cmdline}`, a.initrd].reduce((n, s) => n + Buffer.byteLength(s) + 1, 0);
+}
+
 /** The template file for a node: the distro's own boot/ folder first, then the shared one. */
 export function templateFor(templatesDir: string, distro: string, kind: BootScriptKind, role: string): string[] {
   const file = kind === 'grub' ? 'grub.cfg.mustache' : `${role}.ipxe.mustache`;
@@ -88,10 +98,20 @@ export async function renderBootScript(templatesDir: string, kind: BootScriptKin
       `node ${ctx.node.name} has role xen-dom0 but image ${ctx.image.name} ${ctx.image.version} has no Xen hypervisor; build it with --variant xen-dom0`,
     );
   }
+  const view = bootView(ctx);
+  if (kind === 'ipxe' && view.isXen) {
+    const need = multibootCmdlineBytes(view);
+    if (need > IPXE_MULTIBOOT_CMDLINE_MAX) {
+      throw new Error(
+        `the Xen boot of ${ctx.node.name} needs ${need} bytes of command lines, more than iPXE's ${IPXE_MULTIBOOT_CMDLINE_MAX} for multiboot ` +
+          '(they would be cut): shorten xenArgs, kernelArgs or the image name',
+      );
+    }
+  }
   const candidates = templateFor(templatesDir, ctx.image.manifest.distro, kind, ctx.node.role);
   const file = candidates.find((f) => existsSync(f));
   if (!file) throw new Error(`no boot template: looked for ${candidates.join(' and ')}`);
-  return render(await readFile(file, 'utf8'), bootView(ctx));
+  return render(await readFile(file, 'utf8'), view);
 }
 
 export async function renderErrorScript(templatesDir: string, mac: string, message: string): Promise<string> {

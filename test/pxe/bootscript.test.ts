@@ -53,12 +53,27 @@ test('xen-dom0 script: hypervisor, then dom0 kernel and initrd as modules', asyn
   assert.match(script, `kernel --name xen http://${order[0]}/images/debian-bookworm-amd64/${img.version}/xen dom0_mem=`);
   assert.match(script, `module --name vmlinuz http://${order[0]}/images/debian-bookworm-amd64/${img.version}/vmlinuz console=ttyS0`);
   assert.match(script, `module --name initrd http://${order[0]}/images/debian-bookworm-amd64/${img.version}/initrd.img || goto replica1`);
-  // iPXE's multiboot loader keeps all command lines ("name args") in one 512-byte buffer.
+});
+
+test('a Xen boot fits iPXE multiboot: every module URI + command line in one 512-byte buffer', async () => {
+  // iPXE (multiboot.c) copies each image's URI, a space and its command line into one
+  // 512-byte buffer. Worst realistic case: a long image name, three replicas, selftest on.
+  const img = makeImages({ xen: true, name: 'debian-bookworm-amd64-xen-dom0' });
+  const image = await new ImageStore(img.root).resolve('debian-bookworm-amd64-xen-dom0');
+  const node = { ...inv.byName.get('node02')!, kernelArgs: 'diskless.selftest=1' };
+  const script = await renderBootScript(tpl, 'ipxe', { node, cluster: 'lab', image, servers: ['10.77.100.101', '10.77.100.102', '10.77.100.103'] });
   const first = script.split(':replica1')[0]!;
-  const cmdlines = [...first.matchAll(/^(?:kernel|module) --name (\S+) \S+ ?(.*?)(?: \|\| goto \S+)?$/gm)].map((m) => `${m[1]} ${m[2]}`.trim());
+  const cmdlines = [...first.matchAll(/^(?:kernel|module) --name \S+ (\S+) ?(.*?)(?: \|\| goto \S+)?$/gm)].map((m) => `${m[1]} ${m[2]}`.trim());
   assert.is(cmdlines.length, 3);
   const total = cmdlines.reduce((a, c) => a + c.length + 1, 0);
   assert.ok(total < 512, `multiboot command lines take ${total} of 512 bytes:\n${cmdlines.join('\n')}`);
+  console.log(`Xen multiboot command lines: ${total} of 512 bytes`);
+  // Past the limit iPXE would cut the dom0 command line silently: refuse, naming the fix.
+  const long = { ...node, kernelArgs: `diskless.selftest=1 ${'x'.repeat(60)}` };
+  await renderBootScript(tpl, 'ipxe', { node: long, cluster: 'lab', image, servers: ['10.77.100.101'] }).then(
+    () => assert.unreachable('should refuse'),
+    (err: Error) => assert.match(err.message, /more than iPXE's 512 for multiboot .* shorten xenArgs, kernelArgs or the image name/),
+  );
 });
 
 test('xen-dom0 node on an image without Xen: the error names the fix', async () => {
