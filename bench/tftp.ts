@@ -1,11 +1,18 @@
 // TFTP throughput: the same real client and the same file against our server,
 // tftpd-hpa, and atftpd (windowsize), across a veth pair between two namespaces.
-//   node --import tsx/esm bench/tftp.ts [sizeMB]
-// Writes bench/results/tftp.json. Needs root, busybox, atftp, tftpd-hpa; atftpd is
-// fetched with `apt-get download atftpd` into a temp dir when not installed.
+//   node --import tsx/esm bench/tftp.ts [sizeMB] [--runs=3] [--cases=busybox/512,atftp/1468/8] [--no-pin] [--no-save] [--cpu-prof=DIR]
+// Each case runs `runs` rounds; in every round each server fetches once, in an order
+// that rotates between rounds, so drift in the machine spreads over all servers. The
+// table gives the median of the rounds (and the best); ratios compare medians.
+// Every server runs pinned to CPU 0 and every client to CPU 1 (unless --no-pin), as on two
+// machines: otherwise the scheduler sometimes puts both ends of a lock-step ping-pong on one
+// CPU and sometimes not, and that alone moves a run by 2x either way.
+// Writes bench/results/tftp.json unless --no-save or --cases is given. Needs root,
+// busybox, atftp, tftpd-hpa; atftpd is fetched with `apt-get download atftpd` into a
+// temp dir when not installed.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,7 +20,16 @@ import { createLink, netnsAvailable } from '../test/helpers/netns.js';
 import { startInNetns } from '../test/pxe/tftp/netns-server.js';
 import { randomFile } from '../test/pxe/tftp/helpers.js';
 
-const SIZE = Number(process.argv[2] ?? 64) * 1024 * 1024;
+const args = process.argv.slice(2);
+const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const SIZE = Number(args.find((a) => !a.startsWith('--')) ?? 64) * 1024 * 1024;
+const RUNS = Number(flag('runs') ?? 3);
+const only = flag('cases')?.split(',');
+const save = !args.includes('--no-save') && only === undefined;
+const cpuProf = flag('cpu-prof'); // our server writes a V8 CPU profile there when it exits
+const pinned = !args.includes('--no-pin') && availableParallelism() >= 2;
+const serverCpu = pinned ? ['taskset', '-c', '0'] : [];
+const clientCpu = pinned ? ['taskset', '-c', '1'] : [];
 const SERVER_IP = '10.77.9.1';
 const PORTS = { ours: 69, 'tftpd-hpa': 6969, atftpd: 7070 } as const; // uint16
 type ServerName = keyof typeof PORTS;
@@ -37,6 +53,7 @@ function atftpdBinary(work: string): string | undefined {
 }
 
 interface Case {
+  key: string;
   client: string;
   blksize: number;
   windowsize: number;
@@ -45,6 +62,7 @@ interface Case {
 }
 
 const busybox = (b: number): Case => ({
+  key: `busybox/${b}`,
   client: 'busybox tftp',
   blksize: b,
   windowsize: 1,
@@ -52,13 +70,15 @@ const busybox = (b: number): Case => ({
   servers: ['ours', 'tftpd-hpa'],
 });
 const atftp = (b: number, w: number): Case => ({
+  key: `atftp/${b}/${w}`,
   client: 'atftp',
   blksize: b,
   windowsize: w,
   argv: (port, out) => ['atftp', '--option', `blksize ${b}`, ...(w > 1 ? ['--option', `windowsize ${w}`] : []), '-g', '-r', 'bench.bin', '-l', out, SERVER_IP, String(port)],
   servers: ['ours', 'tftpd-hpa', 'atftpd'],
 });
-const cases: Case[] = [busybox(512), busybox(1468), busybox(8192), busybox(65464), atftp(1468, 1), atftp(1468, 8), atftp(1468, 16), atftp(8192, 8)];
+const allCases: Case[] = [busybox(512), busybox(1468), busybox(8192), busybox(65464), atftp(1468, 1), atftp(1468, 8), atftp(1468, 16), atftp(8192, 8)];
+const cases = allCases.filter((c) => !only || only.some((o) => c.key === o || c.key.startsWith(`${o}/`)));
 
 const work = mkdtempSync(join(tmpdir(), 'tftp-bench-'));
 chmodSync(work, 0o755);
@@ -73,32 +93,36 @@ interface Row {
   blksize: number;
   windowsize: number;
   server: ServerName;
+  round: number;
   mbps: number | null;
   seconds: number | null;
   error?: string;
 }
 const rows: Row[] = [];
 try {
-  await startInNetns(link.server, { root, address: SERVER_IP, port: PORTS.ours });
-  link.server.spawn(['/usr/sbin/in.tftpd', '-L', '-s', '-a', `${SERVER_IP}:${PORTS['tftpd-hpa']}`, '-u', 'nobody', root]);
+  await startInNetns(link.server, { root, address: SERVER_IP, port: PORTS.ours }, cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [], serverCpu);
+  link.server.spawn([...serverCpu, '/usr/sbin/in.tftpd', '-L', '-s', '-a', `${SERVER_IP}:${PORTS['tftpd-hpa']}`, '-u', 'nobody', root]);
   const atftpd = atftpdBinary(work);
   if (atftpd) {
-    link.server.spawn([atftpd, '--daemon', '--no-fork', '--port', String(PORTS.atftpd), '--bind-address', SERVER_IP, '--user', 'nobody', '--group', 'nogroup', '--logfile', '/dev/null', root]);
+    link.server.spawn([...serverCpu, atftpd, '--daemon', '--no-fork', '--port', String(PORTS.atftpd), '--bind-address', SERVER_IP, '--user', 'nobody', '--group', 'nogroup', '--logfile', '/dev/null', root]);
   }
   await new Promise((r) => setTimeout(r, 1000));
   for (const c of cases) {
-    for (const server of c.servers) {
-      if (server === 'atftpd' && !atftpd) continue;
-      const out = join(work, 'out.bin');
-      const t0 = performance.now();
-      const r = link.client.exec(c.argv(PORTS[server], out), { timeoutMs: 600_000, allowFail: true });
-      const seconds = (performance.now() - t0) / 1000;
-      let error: string | undefined;
-      if (r.code !== 0) error = `exit ${r.code}: ${r.stderr.trim().slice(-200)}`;
-      else if (statSync(out).size !== SIZE || createHash('sha256').update(readFileSync(out)).digest('hex') !== sha) error = 'wrong content';
-      rmSync(out, { force: true });
-      rows.push({ client: c.client, blksize: c.blksize, windowsize: c.windowsize, server, seconds: error ? null : seconds, mbps: error ? null : SIZE / 1e6 / seconds, ...(error ? { error } : {}) });
-      console.error(`${c.client} blksize ${c.blksize} windowsize ${c.windowsize} ${server}: ${error ?? `${(SIZE / 1e6 / seconds).toFixed(1)} MB/s`}`);
+    const servers = c.servers.filter((s) => s !== 'atftpd' || atftpd);
+    for (let round = 0; round < RUNS; round++) {
+      const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
+      for (const server of order) {
+        const out = join(work, 'out.bin');
+        const t0 = performance.now();
+        const r = link.client.exec([...clientCpu, ...c.argv(PORTS[server], out)], { timeoutMs: 600_000, allowFail: true });
+        const seconds = (performance.now() - t0) / 1000;
+        let error: string | undefined;
+        if (r.code !== 0) error = `exit ${r.code}: ${r.stderr.trim().slice(-200)}`;
+        else if (statSync(out).size !== SIZE || createHash('sha256').update(readFileSync(out)).digest('hex') !== sha) error = 'wrong content';
+        rmSync(out, { force: true });
+        rows.push({ client: c.client, blksize: c.blksize, windowsize: c.windowsize, server, round, seconds: error ? null : seconds, mbps: error ? null : SIZE / 1e6 / seconds, ...(error ? { error } : {}) });
+        console.error(`${c.key} round ${round} ${server}: ${error ?? `${(SIZE / 1e6 / seconds).toFixed(1)} MB/s`}`);
+      }
     }
   }
 } finally {
@@ -106,20 +130,36 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 const fmt = (n: number | null | undefined) => (n == null ? '—' : n.toFixed(1));
-const lines = ['| client | blksize | windowsize | ours MB/s | tftpd-hpa MB/s | ours/tftpd-hpa | atftpd MB/s | ours/atftpd |', '|---|---|---|---|---|---|---|---|'];
+const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? a / b : null);
+const lines = [
+  '| client | blksize | windowsize | runs | ours MB/s (best) | tftpd-hpa MB/s (best) | ours/tftpd-hpa | atftpd MB/s (best) | ours/atftpd |',
+  '|---|---|---|---|---|---|---|---|---|',
+];
 const summary = [];
 for (const c of cases) {
-  const get = (s: ServerName) => rows.find((r) => r.client === c.client && r.blksize === c.blksize && r.windowsize === c.windowsize && r.server === s)?.mbps;
-  const ours = get('ours');
-  const hpa = get('tftpd-hpa');
-  const at = get('atftpd');
-  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? a / b : null);
-  summary.push({ client: c.client, blksize: c.blksize, windowsize: c.windowsize, ours, tftpdHpa: hpa, atftpd: at, ratioHpa: ratio(ours, hpa), ratioAtftpd: ratio(ours, at) });
-  lines.push(`| ${c.client} | ${c.blksize} | ${c.windowsize} | ${fmt(ours)} | ${fmt(hpa)} | ${fmt(ratio(ours, hpa))}x | ${c.servers.includes('atftpd') ? fmt(at) : 'n/a'} | ${c.servers.includes('atftpd') ? `${fmt(ratio(ours, at))}x` : 'n/a'} |`);
+  const stat = (s: ServerName) => {
+    const ok = rows.filter((r) => r.client === c.client && r.blksize === c.blksize && r.windowsize === c.windowsize && r.server === s && r.mbps !== null).map((r) => r.mbps!);
+    return { median: median(ok), best: ok.length ? Math.max(...ok) : null, runs: ok.length };
+  };
+  const ours = stat('ours');
+  const hpa = stat('tftpd-hpa');
+  const at = stat('atftpd');
+  const hasAt = c.servers.includes('atftpd');
+  summary.push({ client: c.client, blksize: c.blksize, windowsize: c.windowsize, runs: RUNS, ours, tftpdHpa: hpa, atftpd: hasAt ? at : undefined, ratioHpa: ratio(ours.median, hpa.median), ratioAtftpd: hasAt ? ratio(ours.median, at.median) : undefined });
+  const cell = (s: { median: number | null; best: number | null }) => `${fmt(s.median)} (${fmt(s.best)})`;
+  lines.push(
+    `| ${c.client} | ${c.blksize} | ${c.windowsize} | ${RUNS} | ${cell(ours)} | ${cell(hpa)} | ${fmt(ratio(ours.median, hpa.median))}x | ${hasAt ? cell(at) : 'n/a'} | ${hasAt ? `${fmt(ratio(ours.median, at.median))}x` : 'n/a'} |`,
+  );
 }
-console.log(`TFTP throughput, ${SIZE / 1024 / 1024} MiB file over veth between namespaces (1 run each)\n`);
+console.log(`TFTP throughput, ${SIZE / 1024 / 1024} MiB file over veth between namespaces (median of ${RUNS} interleaved runs, best in brackets; ${pinned ? 'servers on CPU 0, clients on CPU 1' : 'not pinned'})\n`);
 console.log(lines.join('\n'));
-const resultsDir = join(import.meta.dirname, 'results');
-mkdirSync(resultsDir, { recursive: true });
-writeFileSync(join(resultsDir, 'tftp.json'), `${JSON.stringify({ date: new Date().toISOString(), fileBytes: SIZE, rows, summary }, null, 2)}\n`);
+if (save) {
+  const resultsDir = join(import.meta.dirname, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'tftp.json'), `${JSON.stringify({ date: new Date().toISOString(), fileBytes: SIZE, runs: RUNS, pinned, rows, summary }, null, 2)}\n`);
+}

@@ -36,6 +36,7 @@ export const MAX_WINDOWSIZE = 65535; // blocks (RFC 7440 §3)
 export const BLOCK_MODULO = 0x10000; // uint16 block numbers wrap to 0
 
 const HEADER = 4; // octets: opcode + block/code
+export const ACK_LENGTH = HEADER; // octets: an ACK is just opcode + block
 const NUL = 0;
 
 export type TftpMode = 'netascii' | 'octet' | 'mail';
@@ -219,9 +220,22 @@ export function encode(msg: TftpMessage): Buffer {
   }
 }
 
-/** A DATA packet for an absolute (un-wrapped) block number; the hot path of the server. */
+/** A DATA packet for an absolute (un-wrapped) block number, as one Buffer (a copy of `data`). */
 export function encodeData(absBlock: number, data: Buffer): Buffer {
   return encode({ op: OP_DATA, block: absBlock % BLOCK_MODULO, data });
+}
+
+/**
+ * Just the 4-byte DATA header for an absolute block number: the server's hot path sends
+ * `[dataHeader(n), data]` as one datagram (scatter/gather), so the block is never copied.
+ */
+export function dataHeader(absBlock: number): Buffer {
+  const out = Buffer.allocUnsafe(HEADER);
+  out[0] = 0;
+  out[1] = OP_DATA;
+  out[2] = (absBlock >>> 8) & 0xff; // uint16, wrapped
+  out[3] = absBlock & 0xff;
+  return out;
 }
 
 export function encodeError(code: number, message: string): Buffer {

@@ -64,6 +64,10 @@ export interface TftpServer {
 const SEND_BUFFER = 4 * 1024 * 1024; // octets per transfer socket, for windows of large blocks
 const ERROR_REPLIES_PER_SEC = 2000; // cap on ERRORs the listening socket sends, so it is no flood amplifier
 
+// Peers are always IP literals (from rinfo), so "resolving" one is the identity. Answering at
+// once keeps send() synchronous; the default dns.lookup defers every datagram by a tick.
+const literalLookup = (address: string, _family: unknown, cb: (err: Error | null, address: string, family: number) => void): void => cb(null, address, 4);
+
 function bind(sock: Socket, port: number, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
@@ -78,7 +82,7 @@ function bind(sock: Socket, port: number, address: string): Promise<void> {
 export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServer> {
   const log = opts.log ?? silentLogger();
   const clock = opts.clock ?? realClock;
-  const createSocket = opts.createSocket ?? (() => dgram.createSocket('udp4'));
+  const createSocket = opts.createSocket ?? (() => dgram.createSocket({ type: 'udp4', lookup: literalLookup }));
   const address = opts.address ?? '0.0.0.0';
   const timeoutMs = opts.timeoutMs ?? DEFAULT_LIMITS.defaultTimeoutMs;
   const retries = opts.retries ?? 5;

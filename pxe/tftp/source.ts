@@ -145,6 +145,11 @@ export class BlockBuffer {
     }
   }
 
+  /** Whether fill(n) would start a read: checked on every ACK, so it allocates nothing. */
+  wantsFill(n: number): boolean {
+    return this.pending === undefined && !this.eof && this.error === undefined && this.end < n * this.blksize + this.readAhead;
+  }
+
   /** Read until block n is complete (plus read-ahead) or the end; resolves when a read finishes. */
   fill(n: number): Promise<void> {
     if (this.error) return Promise.reject(this.error);

@@ -1,7 +1,7 @@
 // One read transfer on its own socket (RFC 1350 §4: the server's new TID): send a
 // window of DATA, slide on ACKs, resend only when the timer runs out.
 import type { Socket, RemoteInfo } from 'node:dgram';
-import { decode, encode, encodeData, encodeError, peekOpcode, ERR_UNDEFINED, ERR_UNKNOWN_TID, OP_ACK, OP_ERROR, OP_OACK, BLOCK_MODULO, type TftpOptions } from './packet.js';
+import { dataHeader, decode, encode, encodeError, peekOpcode, ACK_LENGTH, ERR_UNDEFINED, ERR_UNKNOWN_TID, OP_ACK, OP_ERROR, OP_OACK, BLOCK_MODULO, type TftpOptions } from './packet.js';
 import type { BlockBuffer } from './source.js';
 
 export interface Clock {
@@ -64,19 +64,27 @@ export class Transfer {
     this.finish('error', reason);
   }
 
-  private send(pkt: Buffer, port = this.t.peer.port, address = this.t.peer.address): void {
+  // No send callback: an asynchronous send error reaches the socket's 'error' listener instead.
+  private send(pkt: Buffer | Buffer[], port = this.t.peer.port, address = this.t.peer.address): void {
     try {
-      this.t.socket.send(pkt, port, address, (err) => {
-        if (err && this.phase !== 'ended') this.finish('error', `send: ${err.message}`);
-      });
+      this.t.socket.send(pkt, port, address);
     } catch (err) {
       this.finish('error', `send: ${(err as Error).message}`);
     }
   }
 
+  /** DATA n as header + a view of the read-ahead bytes, sent without copying them. */
+  private sendData(n: number, data: Buffer): void {
+    this.send([dataHeader(n), data]);
+  }
+
   private onMessage(buf: Buffer, rinfo: RemoteInfo): void {
     if (this.phase === 'ended') return;
-    if (rinfo.port !== this.t.peer.port || rinfo.address !== this.t.peer.address) {
+    const fromPeer = rinfo.port === this.t.peer.port && rinfo.address === this.t.peer.address;
+    // Fast path for the one packet a transfer lives on: a well-formed ACK from the peer is
+    // read in place; everything else goes through the codec.
+    if (fromPeer && buf.length === ACK_LENGTH && buf[0] === 0 && buf[1] === OP_ACK) return this.onAck((buf[2]! << 8) | buf[3]!);
+    if (!fromPeer) {
       // RFC 1350 §4: a packet from another TID gets ERROR 5 and leaves this transfer alone.
       if (peekOpcode(buf) !== OP_ERROR) this.send(encodeError(ERR_UNKNOWN_TID, 'unknown transfer ID'), rinfo.port, rinfo.address);
       return;
@@ -121,10 +129,10 @@ export class Transfer {
       if (last !== undefined && n > last) break;
       const data = blocks.block(n);
       if (data === undefined) return this.waitFor(n);
-      this.send(encodeData(n, data));
+      this.sendData(n, data);
       this.sent = n;
     }
-    if (blocks.lastBlock === undefined && !this.waiting) blocks.fill(this.sent + 1).catch(() => undefined); // read ahead
+    if (!this.waiting && blocks.wantsFill(this.sent + 1)) blocks.fill(this.sent + 1).catch(() => undefined); // read ahead
   }
 
   private waitFor(n: number): void {
@@ -178,7 +186,7 @@ export class Transfer {
     }
     for (let n = this.acked + 1; n <= this.sent; n++) {
       const data = this.t.blocks.block(n);
-      if (data) this.send(encodeData(n, data));
+      if (data) this.sendData(n, data);
     }
   }
 

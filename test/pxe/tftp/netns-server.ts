@@ -15,8 +15,9 @@ export interface NsServer {
   waitEvent(pred: (e: TftpEvent) => boolean, waitMs?: number): Promise<TftpEvent>;
 }
 
-export async function startInNetns(ns: Netns, opts: Omit<TftpServerOptions, 'log' | 'onEvent' | 'createSocket' | 'clock' | 'generate'>): Promise<NsServer> {
-  const child = ns.spawn([process.execPath, '--import', 'tsx/esm', script, JSON.stringify(opts)], { cwd: projectDir, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `nodeArgs` go to node itself (e.g. --cpu-prof); `wrap` is put before node (e.g. taskset -c 0). */
+export async function startInNetns(ns: Netns, opts: Omit<TftpServerOptions, 'log' | 'onEvent' | 'createSocket' | 'clock' | 'generate'>, nodeArgs: string[] = [], wrap: string[] = []): Promise<NsServer> {
+  const child = ns.spawn([...wrap, process.execPath, ...nodeArgs, '--import', 'tsx/esm', script, JSON.stringify(opts)], { cwd: projectDir, stdio: ['ignore', 'pipe', 'pipe'] });
   const events: TftpEvent[] = [];
   let text = '';
   let pending = '';

@@ -2,8 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import {
+  dataHeader,
   decode,
   encode,
+  encodeData,
   TftpDecodeError,
   ERR_NOT_FOUND,
   ERR_OPTIONS,
@@ -60,6 +62,14 @@ test('wire bytes: RRQ and ACK match RFC 1350 layout', () => {
   assert.equal(encode({ op: OP_RRQ, filename: 'a', mode: 'octet', options: { blksize: 1468 } }), raw([0, 1], 'a', [0], 'octet', [0], 'blksize', [0], '1468', [0]));
   assert.equal(encode({ op: OP_ACK, block: 0x1234 }), Buffer.from([0, 4, 0x12, 0x34]));
   assert.equal(encode({ op: OP_ERROR, code: 5, message: 'x' }), Buffer.from([0, 5, 0, 5, 0x78, 0]));
+});
+
+test('dataHeader + data is the same datagram as encodeData, block numbers wrapped', () => {
+  const data = randomBytes(37);
+  for (const n of [1, 0xffff, 0x10000, 0x10001, 3 * 0x10000 + 0x1234]) {
+    assert.equal(Buffer.concat([dataHeader(n), data]), encodeData(n, data), `block ${n}`);
+  }
+  assert.equal(dataHeader(0x11234), Buffer.from([0, 3, 0x12, 0x34]));
 });
 
 test('option names and mode are matched case-insensitively; unknown options are kept aside', () => {
