@@ -145,7 +145,7 @@ if (skip) {
     const up = await m.waitFor(NODE_UP, 300_000, 'the Xen dom0 to come up');
     assert.is(up[1], 'dom0');
     assert.is(up[2], '10.77.0.13/24');
-    assert.is(up[3], 'debian-bookworm-amd64');
+    assert.is(up[3], 'debian-bookworm-amd64-xen-dom0');
     assert.is(up[5], 'overlay');
     assert.is(up[6], 'squashfs,ro');
     assert.is(up[7], 'tmpfs');
@@ -166,7 +166,7 @@ if (skip) {
     symlinkSync('v1', join(images, 'broken', 'current'));
 
     const m = watchOutput(startNode(ns, { tap: taps[NODES.length + 1]!, mac: '52:54:00:77:00:04', nic: 'virtio' }));
-    await m.waitFor(/diskless: sha256 mismatch for http:\/\/10\.77\.0\.1:80\/images\/broken\/v1\/root\.squashfs/, 240_000, 'the sha256 mismatch message');
+    await m.waitFor(/diskless: sha256 mismatch for http:\/\/10\.77\.0\.1\/images\/broken\/v1\/root\.squashfs/, 240_000, 'the sha256 mismatch message');
     await m.waitFor(/diskless: ERROR: could not get a good root image from: .*\ndiskless: retrying in 10 s/, 30_000, 'the retry message');
     assert.not.match(m.log(), /Kernel panic/);
     // Repair the replica's copy; the waiting node picks it up on its next try.
