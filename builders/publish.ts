@@ -87,11 +87,16 @@ export async function publish(imageDir: string, artifactsDir: string, version: s
   const final = join(imageDir, version);
   await run(['sync', '-f', artifactsDir]); // artifacts on disk before they are named
   await rename(artifactsDir, final);
+  await pointCurrent(imageDir, version);
+  return final;
+}
+
+/** Point `current` at `version` with rename(2): readers see the old or the new link, never none. */
+export async function pointCurrent(imageDir: string, version: string): Promise<void> {
   const tmpLink = join(imageDir, `.${CURRENT}.${process.pid}`);
   await rm(tmpLink, { force: true });
   await symlink(version, tmpLink);
   await rename(tmpLink, join(imageDir, CURRENT));
-  return final;
 }
 
 /** Remove the oldest versions beyond `keep`, never the one `current` names. */

@@ -81,6 +81,8 @@ export interface Inventory {
   version: number;
   /** sha256 of the file's text: replicas compare inventories by it. */
   hash: string;
+  /** The file's text, as replicas pass it on. */
+  text: string;
   networks: Network[];
   servers: string[];
   nodes: InventoryNode[];
@@ -149,6 +151,7 @@ export function parseInventory(text: string, file: string): Inventory {
     cluster: data.cluster,
     version: data.version,
     hash: createHash('sha256').update(text).digest('hex'),
+    text,
     networks,
     servers: data.servers,
     nodes,

@@ -13,6 +13,8 @@ import { renderBootScript } from './bootscript.js';
 import { route } from './http/routes.js';
 import type { EventLog } from './events.js';
 import { run } from '../lib/run.js';
+import { heldImages } from './replica/images.js';
+import { syncOnce } from './replica/sync.js';
 
 export interface ServiceOptions {
   inventoryFile: string;
@@ -29,6 +31,8 @@ export interface ServiceOptions {
   proxyDhcp: boolean;
   leaseFile?: string;
   verbose?: boolean;
+  /** Seconds between pulls from the other replicas (0: never). */
+  syncInterval?: number;
 }
 
 export interface Service {
@@ -85,7 +89,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   const http: HttpServer = await startHttpServer({
     images, inventory: () => inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers,
     address: '0.0.0.0', port: opts.httpPort, onEvent,
-    status: () => ({ replica: address, nodes: inv.nodes.length }),
+    status: async () => ({ replica: address, nodes: inv.nodes.length, images: await heldImages(opts.imagesDir) }),
   });
   let tftp: TftpServer | undefined;
   if (opts.tftp) {
@@ -147,6 +151,25 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
     log.warn(`cannot watch ${opts.inventoryFile} for changes (${(err as Error).message}); reload with SIGHUP`);
   }
 
+  // Pull what the other replicas have and we lack: image versions (verified) and newer inventories.
+  let syncing = false;
+  const sync = async () => {
+    if (syncing) return;
+    syncing = true;
+    try {
+      const peers = servers().filter((s) => s.split(':')[0] !== address);
+      const r = await syncOnce({ peers, imagesDir: opts.imagesDir, inventoryFile: opts.inventoryFile, inventory: () => inv, log });
+      if (r.inventory === 'adopted') await reload('adopted from a replica');
+    } catch (err) {
+      log.warn(`sync with the other replicas failed: ${(err as Error).message}`);
+    } finally {
+      syncing = false;
+    }
+  };
+  const syncTimer = opts.syncInterval ? setInterval(() => void sync(), opts.syncInterval * 1000) : undefined;
+  syncTimer?.unref();
+  if (opts.syncInterval) void sync();
+
   log.info(
     `serving cluster ${inv.cluster} as ${address}: http :${http.port}` +
       `${tftp ? `, tftp :${tftp.port}` : ''}${dhcp ? `, dhcp :${opts.dhcpPort}${opts.proxyDhcp ? ' (proxyDHCP, and :4011)' : ''}` : ''}; ` +
@@ -159,6 +182,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
     ports: { http: http.port, tftp: tftp?.port, dhcp: !!dhcp },
     close: async () => {
       clearTimeout(timer);
+      clearInterval(syncTimer);
       watcher?.close();
       await Promise.all([http.close(), tftp?.close(), dhcp?.close()]);
     },

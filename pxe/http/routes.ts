@@ -8,6 +8,7 @@ export type Route =
   | { kind: 'artifact-sha256'; image: string; version: string; file: string }
   | { kind: 'ipxe-binary'; file: string }
   | { kind: 'status' }
+  | { kind: 'inventory' }
   | { kind: 'not-found'; reason: string };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -23,6 +24,7 @@ export function route(rawPath: string): Route {
   if (parts.some((p) => p === '..' || p === '.' || p.includes('\0'))) return { kind: 'not-found', reason: 'dot segments are refused' };
   const [head, ...rest] = parts;
   if (head === 'status' && rest.length === 0) return { kind: 'status' };
+  if (head === 'inventory' && rest.length === 0) return { kind: 'inventory' };
   if (head === 'boot' && rest.length === 1) {
     const m = /^(.+?)\.(ipxe|grub\.cfg)$/.exec(rest[0]!);
     const mac = m && normalizeMac(m[1]!);

@@ -23,7 +23,7 @@ export interface HttpServerOptions {
   port?: number;
   onEvent?: (e: BootEvent) => void;
   /** Extra fields for /status. */
-  status?: () => object;
+  status?: () => object | Promise<object>;
 }
 
 export interface HttpServer {
@@ -78,7 +78,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     };
     switch (r.kind) {
       case 'status':
-        return text(200, `${JSON.stringify({ cluster: inv.cluster, inventory: { version: inv.version, hash: inv.hash }, ...opts.status?.() }, null, 2)}\n`, 'application/json');
+        return text(200, `${JSON.stringify({ cluster: inv.cluster, inventory: { version: inv.version, hash: inv.hash }, ...(await opts.status?.()) }, null, 2)}\n`, 'application/json');
+      case 'inventory':
+        // The inventory as this replica serves it, for replicas with an older version.
+        return text(200, inv.text, 'application/yaml');
       case 'boot-script':
         return bootScript(r, node, text);
       case 'artifact-sha256':
