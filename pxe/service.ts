@@ -15,6 +15,7 @@ import type { EventLog } from './events.js';
 import { run } from '../lib/run.js';
 import { heldImages } from './replica/images.js';
 import { syncOnce } from './replica/sync.js';
+import { liveReplicas, ownerOf } from './replica/pool.js';
 
 export interface ServiceOptions {
   inventoryFile: string;
@@ -33,6 +34,8 @@ export interface ServiceOptions {
   verbose?: boolean;
   /** Seconds between pulls from the other replicas (0: never). */
   syncInterval?: number;
+  /** Seconds without an answer after which a replica's share of the pool is taken over. */
+  deadAfter?: number;
 }
 
 export interface Service {
@@ -111,6 +114,11 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
       },
     });
   }
+  // Liveness of the other replicas, from their answers to /status (the sync loop).
+  const startedAt = Date.now();
+  const lastSeen = new Map<string, number>();
+  const deadAfterMs = (opts.deadAfter ?? 90) * 1000;
+  const live = () => liveReplicas(address, inv.servers, lastSeen, startedAt, Date.now(), deadAfterMs);
   let dhcp: DhcpServer | undefined;
   if (opts.dhcp) {
     dhcp = await startDhcpServer({
@@ -122,6 +130,8 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
       leaseFile: opts.leaseFile,
       log: quiet,
       onEvent,
+      // Each pool address belongs to one live replica (pxe/replica/pool.ts), so no two lease it.
+      owns: inv.servers.length > 1 ? (n) => ownerOf(n, live()) === address : undefined,
     });
   }
 
@@ -168,6 +178,19 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   };
   const syncTimer = opts.syncInterval ? setInterval(() => void sync(), opts.syncInterval * 1000) : undefined;
   syncTimer?.unref();
+  // Heartbeats apart from the pulls (a long image download must not make peers look dead).
+  const heartbeat = async () => {
+    await Promise.all(
+      servers()
+        .filter((s) => s.split(':')[0] !== address)
+        .map(async (peer) => {
+          const ok = await fetch(`http://${peer}/status`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
+          if (ok) lastSeen.set(peer.split(':')[0]!, Date.now());
+        }),
+    );
+  };
+  const beatTimer = inv.servers.length > 1 ? setInterval(() => void heartbeat(), Math.min(10_000, deadAfterMs / 3)) : undefined;
+  beatTimer?.unref();
   if (opts.syncInterval) void sync();
 
   log.info(
@@ -183,6 +206,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
     close: async () => {
       clearTimeout(timer);
       clearInterval(syncTimer);
+      clearInterval(beatTimer);
       watcher?.close();
       await Promise.all([http.close(), tftp?.close(), dhcp?.close()]);
     },

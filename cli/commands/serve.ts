@@ -17,6 +17,7 @@ export interface ServeArgs {
   templates?: string;
   'log-format': 'text' | 'json';
   'sync-interval': number;
+  'dead-after': number;
   verbose: boolean;
 }
 
@@ -35,6 +36,7 @@ function builder(y: Argv): Argv<ServeArgs> {
     .option('ipxe-dir', { type: 'string', default: '/usr/lib/ipxe', describe: "iPXE binaries (Debian's ipxe package)" })
     .option('templates', { type: 'string', describe: 'templates folder with boot/*.mustache (default: the one shipped with diskless)' })
     .option('sync-interval', { type: 'number', default: 30, describe: "seconds between pulls from the other replicas: image versions they hold (every artifact verified against its manifest) and newer inventories; 0 turns it off" })
+    .option('dead-after', { type: 'number', default: 90, describe: "seconds without an answer from a replica before the others take over its share of the dynamic pool" })
     .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'one line per boot event: human text or JSON' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log every ignored packet and debug detail' })
     .example('$0 serve -i cluster.yaml --images ./images', 'serve the cluster from this node (DHCP 67, TFTP 69, HTTP 80)')
@@ -73,6 +75,7 @@ async function handler(argv: ServeArgs): Promise<void> {
       leaseFile: resolve(argv['lease-file']),
       verbose: argv.verbose,
       syncInterval: argv['sync-interval'],
+      deadAfter: argv['dead-after'],
     },
     events,
   );

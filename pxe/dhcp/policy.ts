@@ -23,6 +23,8 @@ export interface PolicyConfig extends Ports {
   proxyDhcp?: boolean;
   /** The PXE boot server discovery port the server listens on (4011). */
   pxePort?: number;
+  /** With several replicas: does this one own pool address n (pxe/replica/pool.ts)? Default: all. */
+  owns?: (n: number) => boolean;
 }
 
 export interface Incoming {
@@ -127,7 +129,14 @@ function excluded(c: Ctx): (n: number) => boolean {
     const n = a ? parseIp4(a) : undefined;
     if (n !== undefined) skip.add(n);
   }
-  return (n) => skip.has(n);
+  return (n) => skip.has(n) || (c.cfg.owns !== undefined && !c.cfg.owns(n));
+}
+
+/** A pool address another live replica owns: that replica answers, we stay silent (no NAK). */
+function ownedElsewhere(c: Ctx, addr: string | undefined): boolean {
+  const n = addr ? parseIp4(addr) : undefined;
+  const pool = c.net.pool;
+  return !c.node && !!c.cfg.owns && n !== undefined && !!pool && n >= pool.start && n <= pool.end && !c.cfg.owns(n);
 }
 
 /** Would we give `addr` to this client? (RFC 2131 4.3.2: else NAK.) */
@@ -260,6 +269,7 @@ function request(c: Ctx): Outcome {
   } else {
     return quiet(c, 'ignored', 'debug', 'REQUEST with no server id, requested address or ciaddr');
   }
+  if (ownedElsewhere(c, addr)) return quiet(c, 'ignored', 'debug', `${state}: ${addr} belongs to another replica's share of the pool`);
   if (!acceptable(c, addr)) return nak(c, `${state}: ${addr ?? 'no address'} is not ${c.node ? `${c.node.name}'s address ${c.node.ip}` : 'free for this client'}`);
   if (!c.node) c.leases.put({ ip: addr!, mac: c.mac, state: 'bound', expires: c.now + c.net.leaseTime * 1000 });
   const b = build(c, MsgType.ACK, addr!, networkOptions(c, true));

@@ -30,6 +30,8 @@ export interface DhcpServerOptions {
   onEvent?: (ev: DhcpEvent) => void;
   now?: () => number;
   createSocket?: () => dgram.Socket;
+  /** With several replicas: does this one own pool address n? (pxe/replica/pool.ts) */
+  owns?: (n: number) => boolean;
   /** Delay before writing the lease file after a change (ms, default 250). */
   saveDelayMs?: number;
 }
@@ -75,6 +77,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     pxePort: opts.pxePort ?? PXE_PORT,
     clientPort: opts.clientPort,
     relayPort: opts.relayPort,
+    owns: opts.owns,
   };
 
   const unknownSeen = new Map<string, number>();

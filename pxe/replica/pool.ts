@@ -1,0 +1,34 @@
+// Who may lease which pool address, so that no two replicas ever offer the same one.
+//
+// The rule (rendezvous hashing): an address belongs to the live replica r with the
+// highest weight sha256("r|address"). Every replica computes the same owner from the
+// same inventory and the same live set. When a replica stops answering for
+// `deadAfter`, the survivors drop it from the live set and each takes over the
+// addresses it would have owned; the others keep theirs, so leases do not move.
+// A replica that comes back takes its share again for new offers; leases already
+// bound elsewhere stay with their server until they expire.
+import { createHash } from 'node:crypto';
+import { formatIp4 } from '../addr.js';
+
+function weight(replica: string, ip: number): number {
+  return createHash('sha256').update(`${replica}|${formatIp4(ip)}`).digest().readUInt32BE(0);
+}
+
+/** The replica (from `live`) that owns pool address `ip`. */
+export function ownerOf(ip: number, live: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestW = -1;
+  for (const r of live) {
+    const w = weight(r, ip);
+    if (w > bestW || (w === bestW && best !== undefined && r < best)) {
+      best = r;
+      bestW = w;
+    }
+  }
+  return best;
+}
+
+/** The live set: this replica, and every other one heard from within `deadAfterMs` (or not yet given the chance). */
+export function liveReplicas(self: string, all: readonly string[], lastSeen: ReadonlyMap<string, number>, startedAt: number, now: number, deadAfterMs: number): string[] {
+  return all.filter((r) => r === self || now - (lastSeen.get(r) ?? startedAt) < deadAfterMs);
+}
