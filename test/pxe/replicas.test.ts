@@ -1,0 +1,112 @@
+// Three real `diskless serve` replicas, each in its own network namespace on one
+// bridge: an image built on one appears, verified, on the others; a corrupted copy is
+// never taken; a newer inventory spreads to all.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNetns, netnsAvailable, type Netns } from '../helpers/netns.js';
+import { watchOutput } from '../helpers/qemu.js';
+import { makeImages } from '../helpers/images.js';
+import { projectRoot } from '../../lib/paths.js';
+import { spawnSync } from 'node:child_process';
+
+const skip = netnsAvailable();
+const IPS = ['10.77.0.1', '10.77.0.2', '10.77.0.3'];
+const inventory = (version: number, extra = '') => `cluster: trio
+version: ${version}
+network:
+  subnet: 10.77.0.0/24
+servers: [${IPS.join(', ')}]
+defaults: { image: debian-bookworm-amd64 }
+nodes:
+  - { name: node01, mac: "52:54:00:77:00:01", ip: 10.77.0.11 }${extra}
+`;
+const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+
+/** A hub namespace with a bridge, and one namespace per replica joined to it by a veth. */
+function topology(n: number): { hub: Netns; replicas: Netns[]; destroy(): Promise<void> } {
+  const hub = createNetns('hub');
+  hub.exec(['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+  hub.exec(['ip', 'link', 'set', 'br0', 'up']);
+  const replicas: Netns[] = [];
+  for (let i = 0; i < n; i++) {
+    const ns = createNetns(`r${i}`);
+    const r = spawnSync('ip', ['link', 'add', `hub${i}`, 'netns', hub.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]);
+    if (r.status !== 0) throw new Error(`veth: ${r.stderr}`);
+    hub.exec(['ip', 'link', 'set', `hub${i}`, 'master', 'br0']);
+    hub.exec(['ip', 'link', 'set', `hub${i}`, 'up']);
+    ns.exec(['ip', 'addr', 'add', `${IPS[i]}/24`, 'dev', 'eth0']);
+    ns.exec(['ip', 'link', 'set', 'eth0', 'up']);
+    replicas.push(ns);
+  }
+  return {
+    hub,
+    replicas,
+    destroy: async () => {
+      for (const ns of replicas) await ns.destroy();
+      await hub.destroy();
+    },
+  };
+}
+
+test('three replicas: an image spreads verified, a corrupted copy never does, a newer inventory spreads', async () => {
+  if (skip) return console.log(`SKIP: ${skip}`);
+  const work = mkdtempSync(join(tmpdir(), 'dl-trio-'));
+  const img = makeImages({ rootBytes: 2_000_000 });
+  const topo = topology(3);
+  try {
+    const dirs = IPS.map((_, i) => {
+      const d = join(work, `r${i}`);
+      mkdirSync(join(d, 'images'), { recursive: true });
+      writeFileSync(join(d, 'cluster.yaml'), inventory(1));
+      return d;
+    });
+    // The image is built on replica 0 only.
+    cpSync(img.root, join(dirs[0]!, 'images'), { recursive: true, verbatimSymlinks: true });
+    const outs = topo.replicas.map((ns, i) =>
+      watchOutput(
+        ns.spawn(
+          ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(dirs[i]!, 'cluster.yaml'), '--images', join(dirs[i]!, 'images'),
+            '--no-dhcp', '--no-tftp', '--address', IPS[i]!, '--sync-interval', '1', '--lease-file', join(dirs[i]!, 'leases.json'), '--log-format', 'json'],
+          { cwd: projectRoot() },
+        ),
+      ),
+    );
+    await Promise.all(outs.map((o, i) => o.waitFor(/serving cluster trio/, 30_000, `replica ${i}`)));
+
+    // 1. The image appears, verified, on replicas 1 and 2.
+    for (const i of [1, 2]) {
+      await outs[i]!.waitFor(new RegExp(`image ${img.name}/${img.version} pulled from 10\\.77\\.0\\.\\d, every artifact verified`), 30_000, `replica ${i} pulling the image`);
+      for (const f of ['vmlinuz', 'initrd.img', 'root.squashfs', 'manifest.json']) {
+        assert.is(sha(join(dirs[i]!, 'images', img.name, img.version, f)), sha(join(img.dir, f)), `replica ${i} ${f}`);
+      }
+    }
+
+    // 2. A new version whose root image is corrupted on replica 0 is never taken.
+    const bad = join(dirs[0]!, 'images', img.name, '20990101-000000');
+    cpSync(join(dirs[0]!, 'images', img.name, img.version), bad, { recursive: true });
+    const root = readFileSync(join(bad, 'root.squashfs'));
+    root.writeUInt8(root.readUInt8(1000) ^ 1, 1000);
+    writeFileSync(join(bad, 'root.squashfs'), root);
+    for (const i of [1, 2]) {
+      await outs[i]!.waitFor(/image debian-bookworm-amd64\/20990101-000000 from 10\.77\.0\.1 not taken: root\.squashfs .* is corrupted/, 30_000, `replica ${i} refusing the corrupted copy`);
+      assert.not.ok(existsSync(join(dirs[i]!, 'images', img.name, '20990101-000000')), `replica ${i} has no corrupted version`);
+    }
+
+    // 3. A newer inventory written on replica 2 spreads to 0 and 1.
+    const v2 = inventory(2, '\n  - { name: node02, mac: "52:54:00:77:00:02", ip: 10.77.0.12 }');
+    writeFileSync(join(dirs[2]!, 'cluster.yaml.new'), v2);
+    renameSync(join(dirs[2]!, 'cluster.yaml.new'), join(dirs[2]!, 'cluster.yaml'));
+    for (const i of [0, 1]) {
+      await outs[i]!.waitFor(/inventory version 2 adopted from 10\.77\.0\.\d/, 30_000, `replica ${i} adopting inventory v2`);
+      assert.is(readFileSync(join(dirs[i]!, 'cluster.yaml'), 'utf8'), v2);
+    }
+  } finally {
+    await topo.destroy();
+  }
+});
+
+test.run();
