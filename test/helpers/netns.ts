@@ -125,3 +125,33 @@ export function addLoss(ns: Netns, dev: string, perMille: number): void {
     ns.exec(['nft', '-f', '-'], { input: rules.replace('egress {', 'ingress {').replace('hook egress', 'hook ingress') });
   }
 }
+
+/**
+ * A hub namespace holding bridge br0, and one namespace per address joined to it by a
+ * veth (eth0 inside, with that address). Taps for QEMU can be added to the hub's br0.
+ */
+export function hubTopology(cidrs: string[]): { hub: Netns; replicas: Netns[]; destroy(): Promise<void> } {
+  const hub = createNetns('hub');
+  hub.exec(['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+  hub.exec(['ip', 'link', 'set', 'br0', 'up']);
+  const replicas: Netns[] = [];
+  const destroy = async () => {
+    for (const ns of replicas) await ns.destroy();
+    await hub.destroy();
+  };
+  try {
+    cidrs.forEach((cidr, i) => {
+      const ns = createNetns(`r${i}`);
+      replicas.push(ns);
+      ip(['link', 'add', `hub${i}`, 'netns', hub.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]);
+      hub.exec(['ip', 'link', 'set', `hub${i}`, 'master', 'br0']);
+      hub.exec(['ip', 'link', 'set', `hub${i}`, 'up']);
+      ns.exec(['ip', 'addr', 'add', cidr, 'dev', 'eth0']);
+      ns.exec(['ip', 'link', 'set', 'eth0', 'up']);
+    });
+  } catch (err) {
+    void destroy();
+    throw err;
+  }
+  return { hub, replicas, destroy };
+}

@@ -7,11 +7,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, w
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNetns, netnsAvailable, type Netns } from '../helpers/netns.js';
+import { hubTopology, netnsAvailable } from '../helpers/netns.js';
 import { watchOutput } from '../helpers/qemu.js';
 import { makeImages } from '../helpers/images.js';
 import { projectRoot } from '../../lib/paths.js';
-import { spawnSync } from 'node:child_process';
 
 const skip = netnsAvailable();
 const IPS = ['10.77.0.1', '10.77.0.2', '10.77.0.3'];
@@ -26,37 +25,11 @@ nodes:
 `;
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
-/** A hub namespace with a bridge, and one namespace per replica joined to it by a veth. */
-function topology(n: number): { hub: Netns; replicas: Netns[]; destroy(): Promise<void> } {
-  const hub = createNetns('hub');
-  hub.exec(['ip', 'link', 'add', 'br0', 'type', 'bridge']);
-  hub.exec(['ip', 'link', 'set', 'br0', 'up']);
-  const replicas: Netns[] = [];
-  for (let i = 0; i < n; i++) {
-    const ns = createNetns(`r${i}`);
-    const r = spawnSync('ip', ['link', 'add', `hub${i}`, 'netns', hub.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]);
-    if (r.status !== 0) throw new Error(`veth: ${r.stderr}`);
-    hub.exec(['ip', 'link', 'set', `hub${i}`, 'master', 'br0']);
-    hub.exec(['ip', 'link', 'set', `hub${i}`, 'up']);
-    ns.exec(['ip', 'addr', 'add', `${IPS[i]}/24`, 'dev', 'eth0']);
-    ns.exec(['ip', 'link', 'set', 'eth0', 'up']);
-    replicas.push(ns);
-  }
-  return {
-    hub,
-    replicas,
-    destroy: async () => {
-      for (const ns of replicas) await ns.destroy();
-      await hub.destroy();
-    },
-  };
-}
-
 test('three replicas: an image spreads verified, a corrupted copy never does, a newer inventory spreads', async () => {
   if (skip) return console.log(`SKIP: ${skip}`);
   const work = mkdtempSync(join(tmpdir(), 'dl-trio-'));
   const img = makeImages({ rootBytes: 2_000_000 });
-  const topo = topology(3);
+  const topo = hubTopology(IPS.map((ip) => `${ip}/24`));
   try {
     const dirs = IPS.map((_, i) => {
       const d = join(work, `r${i}`);
