@@ -1,0 +1,35 @@
+// Runs one storm inside a network namespace (the caller spawns this there) and prints
+// `DONE <n>` as each node finishes, then `RESULT <json>`. Used by storm.test.ts and
+// bench/storm.ts: a test process cannot enter a namespace itself.
+// Argument: JSON of RunConfig.
+import { broadcastTransport, relayTransport } from '../../../pxe/storm/transport.js';
+import { runStorm } from '../../../pxe/storm/storm.js';
+
+export interface RunConfig {
+  transport: 'broadcast' | 'relay';
+  /** Our address on the segment (broadcast: the send socket's; relay: giaddr). */
+  localAddress: string;
+  /** DHCP servers, for the relay. */
+  servers?: string[];
+  macs: string[];
+  concurrency?: number;
+  timeScale?: number;
+  maxBoots?: number;
+}
+
+const cfg = JSON.parse(process.argv[2]!) as RunConfig;
+const transport =
+  cfg.transport === 'broadcast'
+    ? await broadcastTransport({ localAddress: cfg.localAddress })
+    : await relayTransport({ relayAddress: cfg.localAddress, servers: cfg.servers ?? [] });
+console.log('READY');
+const r = await runStorm({
+  macs: cfg.macs,
+  transport,
+  concurrency: cfg.concurrency,
+  timeScale: cfg.timeScale,
+  maxBoots: cfg.maxBoots,
+  onDone: (_c, n) => console.log(`DONE ${n}`),
+});
+await transport.close();
+process.stdout.write(`RESULT ${JSON.stringify(r)}\n`, () => process.exit(0));
