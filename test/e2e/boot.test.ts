@@ -6,10 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNetns, netnsAvailable, type Netns } from '../helpers/netns.js';
+import { createNetns, hubTopology, netnsAvailable, type Netns } from '../helpers/netns.js';
 import { bootNetwork, qemuMissing, radvdMissing, startNode, startRadvd, watchOutput, type Nic } from '../helpers/qemu.js';
 import { projectRoot } from '../../lib/paths.js';
 
@@ -175,6 +175,46 @@ if (skip) {
     const up = await m.waitFor(NODE_UP, 240_000, 'node04 to come up after the repair');
     assert.is(up[1], 'node04');
     assert.is(up[2], '10.77.0.14/24');
+  });
+
+  test('no master: a node boots although the replica that answered its DHCP is killed before the kernel fetch', async () => {
+    // Two replicas, each in its own namespace, on one bridge with the node's tap.
+    const ips = ['10.78.0.1', '10.78.0.2'];
+    const topo = hubTopology(ips.map((ip) => `${ip}/24`));
+    try {
+      topo.hub.exec(['ip', 'tuntap', 'add', 'dev', 'tapf', 'mode', 'tap']);
+      topo.hub.exec(['ip', 'link', 'set', 'tapf', 'master', 'br0']);
+      topo.hub.exec(['ip', 'link', 'set', 'tapf', 'up']);
+      startRadvd(topo.replicas[1]!, 'eth0', join(work, 'radvd-f.conf'));
+      const inv = `cluster: duo\nnetwork:\n  subnet: 10.78.0.0/24\nservers: [${ips.join(', ')}]\ndefaults: { image: debian-bookworm-amd64 }\nnodes:\n  - { name: node05, mac: "52:54:00:78:00:05", ip: 10.78.0.15 }\n`;
+      const serves = topo.replicas.map((ns, i) => {
+        const dir = join(work, `duo${i}`);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'cluster.yaml'), inv);
+        cpSync(join(images, 'debian-bookworm-amd64'), join(dir, 'images', 'debian-bookworm-amd64'), { recursive: true, verbatimSymlinks: true });
+        const child = ns.spawn(
+          ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(dir, 'cluster.yaml'), '--images', join(dir, 'images'),
+            '--address', ips[i]!, '--sync-interval', '0', '--lease-file', join(dir, 'leases.json'), '--log-format', 'json'],
+          { cwd: projectRoot() },
+        );
+        return { child, out: watchOutput(child) };
+      });
+      await Promise.all(serves.map((s, i) => s.out.waitFor(/serving cluster duo/, 30_000, `replica ${i}`)));
+      const m = watchOutput(startNode(topo.hub, { tap: 'tapf', mac: '52:54:00:78:00:05', nic: 'virtio' }));
+      // Whichever replica ACKs the node and hands it its boot script is killed right after.
+      const which = await Promise.race(
+        serves.map((s, i) => s.out.waitFor(/"kind":"http".*"path":"\/boot\/52-54-00-78-00-05\.ipxe","status":200/, 120_000, `the script fetch from replica ${i}`).then(() => i)),
+      );
+      process.kill(serves[which]!.child.pid!, 'SIGKILL');
+      const up = await m.waitFor(NODE_UP, 240_000, 'node05 to come up with one replica dead');
+      assert.is(up[1], 'node05');
+      assert.is(up[2], '10.78.0.15/24');
+      const survivor = serves[1 - which]!.out.log();
+      assert.match(survivor, /"path":"\/images\/debian-bookworm-amd64\/[^"]+\/root\.squashfs","status":200/, 'the survivor served the root image');
+      console.log(`failover: replica ${ips[which]} answered DHCP and was killed after the script; node05 booted from ${ips[1 - which]}`);
+    } finally {
+      await topo.destroy();
+    }
   });
 }
 
