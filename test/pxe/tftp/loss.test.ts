@@ -31,7 +31,9 @@ test.before(async () => {
   link = createLink({ serverCidr: '10.77.1.1/24', clientCidr: '10.77.1.2/24' });
   addLoss(link.server, link.serverIf, LOSS);
   addLoss(link.client, link.clientIf, LOSS);
-  server = await startInNetns(link.server, { root, address: link.serverIp, port: 69, timeoutMs: 100, retries: 8 });
+  // Short timeouts keep the test fast, but the server must keep resending for longer than a client waits
+  // before its own retry (atftp: 5 s), as the defaults (1 s, doubling) do: 100 ms doubling to 800 ms, 12 tries = 7.9 s.
+  server = await startInNetns(link.server, { root, address: link.serverIp, port: 69, timeoutMs: 100, retries: 12 });
 });
 
 test.after(async () => {
