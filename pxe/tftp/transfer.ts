@@ -2,6 +2,9 @@
 // window of DATA, slide on ACKs, resend only when the timer runs out.
 import type { Socket, RemoteInfo } from 'node:dgram';
 import { dataHeader, decode, encode, encodeError, peekOpcode, ACK_LENGTH, ERR_UNDEFINED, ERR_UNKNOWN_TID, OP_ACK, OP_ERROR, OP_OACK, BLOCK_MODULO, type TftpOptions } from './packet.js';
+
+/** First resend of an OACK, in ms: longer than common clients wait before resending ACK 0. */
+export const OACK_RESEND_MS = 6000;
 import type { BlockBuffer } from './source.js';
 
 export interface Clock {
@@ -52,6 +55,10 @@ export class Transfer {
   }
 
   start(): void {
+    // A repeated OACK makes strict clients abort ("unexpected OACK", atftp) when only their
+    // ACK 0 was lost, so the first OACK resend waits until the client has resent ACK 0 itself
+    // (atftp after 5 s); a client that lost the OACK resends its RRQ meanwhile.
+    if (this.t.oack) this.rto = Math.max(this.rto, OACK_RESEND_MS);
     this.arm();
     if (this.t.oack) {
       // RFC 2347 §3: the OACK is acknowledged with ACK 0 before DATA 1.
@@ -104,6 +111,9 @@ export class Transfer {
       if (block !== 0) return;
       this.phase = 'data';
       this.progress();
+      // The timer was set for the long OACK wait; bring it back to the data timeout.
+      this.t.clock.clearTimeout(this.timer);
+      this.arm();
       this.pump();
       return;
     }
