@@ -19,7 +19,7 @@ import { makeImages } from '../test/helpers/images.js';
 import { nodeMac, startStorm, topology, watch } from '../test/pxe/storm/topology.js';
 import { projectRoot } from '../lib/paths.js';
 import { stop } from '../test/pxe/dhcp/nstools.js';
-import type { StormResult, Stats } from '../pxe/storm/storm.js';
+import type { StormResult } from '../pxe/storm/storm.js';
 import type { ChildProcess } from 'node:child_process';
 import { macDashes } from '../pxe/dhcp/boot.js';
 
@@ -36,19 +36,12 @@ const HUB = '10.77.0.100';
 const maxN = Math.max(...sizes);
 const nodes = Array.from({ length: maxN }, (_, i) => ({ name: `n${i}`, mac: nodeMac(i), ip: `10.77.${10 + Math.floor(i / 200)}.${10 + (i % 200)}` }));
 
-interface Row {
+/** One storm's result as the bench reports it: the storm's own figures plus the bench's checks. */
+interface Row extends Pick<StormResult, 'booted' | 'failed' | 'total' | 'dhcp' | 'script' | 'files' | 'retransmits' | 'reboots'> {
   server: string;
   clients: number;
-  booted: number;
-  failed: number;
   /** First DISCOVER to last node booted. */
   seconds: number;
-  total?: Stats;
-  dhcp?: Stats;
-  script?: Stats;
-  files?: Stats;
-  retransmits: number;
-  reboots: number;
   wrong: number;
   /** UDP datagrams the kernel dropped for a full socket receive buffer (Udp RcvbufErrors), nodes' side and servers' side. */
   udpDropped: { nodes: number; servers: number };
