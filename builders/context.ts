@@ -22,6 +22,17 @@ export interface BuildOptions {
   variant?: string;
   /** Versions to keep per image after publishing (current always stays); 0 or unset keeps all. */
   keep?: number;
+  /** Also make the live ISO/USB medium (the spark plug) serving this inventory. */
+  live?: LiveOptions;
+}
+
+export interface LiveOptions {
+  /** The cluster inventory the live node serves. */
+  inventory: string;
+  /** More images from the output folder (their current versions) to put on the medium. */
+  bundle?: string[];
+  /** Where the host's iPXE binaries are (default /usr/lib/ipxe). */
+  ipxeDir?: string;
 }
 
 export interface Artifact {

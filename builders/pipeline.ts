@@ -12,6 +12,9 @@ import { kernel } from './steps/kernel.js';
 import { initrd } from './steps/initrd.js';
 import { rootImage } from './steps/rootimage.js';
 import { manifest } from './steps/manifest.js';
+import { live, LIVE_TOOLS } from './steps/live.js';
+import { liveEntries, liveHostProblems } from './live/iso.js';
+import { loadInventory } from '../pxe/inventory.js';
 import { createStaging, lockImage, publish, pruneVersions, sweepStaging } from './publish.js';
 import { removeTree } from '../rootfs/remove.js';
 import { ROOT_FORMATS } from '../rootfs/formats.js';
@@ -37,6 +40,8 @@ const publishStep: Step<BuildContext> = {
 };
 
 export const STEPS: Step<BuildContext>[] = [bootstrap, customize, kernel, initrd, rootImage, manifest, publishStep];
+/** With --live: the live medium is made from the finished artifacts, before publishing. */
+export const LIVE_STEPS: Step<BuildContext>[] = [bootstrap, customize, kernel, initrd, rootImage, manifest, live, publishStep];
 
 export interface BuildResult {
   name: string;
@@ -54,6 +59,13 @@ export async function buildImage(
   const compression = opts.compression ?? template.initrd.compression;
   const tools = [...bootstrapperFor({ opts, template }).tools, ...ROOT_FORMATS[format].tools, 'cp', 'sync', 'rm'];
   if (compression === 'zstd') tools.push('zstd');
+  if (opts.live) {
+    // Fail before a long bootstrap: the medium's host tools and the inventory it serves.
+    tools.push(...LIVE_TOOLS);
+    const problems = liveHostProblems();
+    if (problems.length) throw new Error(`--live: ${problems.join('; ')}`);
+    liveEntries(await loadInventory(opts.live.inventory), opts.live.inventory);
+  }
   await requireTools([...new Set(tools)]);
 
   const name = opts.name ?? [template.distro, template.bootstrap.suite, template.arch, template.variant].filter(Boolean).join('-');
@@ -83,7 +95,7 @@ export async function buildImage(
     await mkdir(ctx.root);
     await mkdir(ctx.outDir);
     deps.log.info(`building ${name} version ${s.version} from templates/${template.distro} (${format}, ${compression} initrd)`);
-    const timings = await runSteps(deps.steps ?? STEPS, ctx, { log: deps.log, signal: ctx.signal });
+    const timings = await runSteps(deps.steps ?? (opts.live ? LIVE_STEPS : STEPS), ctx, { log: deps.log, signal: ctx.signal });
     return { name, version: s.version, dir: join(imageDir, s.version), timings };
   } finally {
     if (staging) await removeTree(staging);

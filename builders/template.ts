@@ -66,6 +66,8 @@ export const TemplateSchema = z.strictObject({
     modules: z.strictObject({
       required: moduleList.min(1),
       optional: moduleList.default([]),
+      /** What the initrd needs to find a live medium (CD drive, USB stick, ISO 9660); shipped when the kernel has them. */
+      live: moduleList.default([]),
     }),
   }),
   rootImage: z
@@ -145,6 +147,7 @@ export function applyVariant(t: Template, variant: string): Template {
       modules: {
         required: [...t.initrd.modules.required, ...v.modules.required],
         optional: [...t.initrd.modules.optional, ...v.modules.optional],
+        live: t.initrd.modules.live,
       },
     },
     artifacts: [...t.artifacts, ...v.artifacts],

@@ -19,7 +19,8 @@ export function cli(args: string[], scriptName = 'diskless') {
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 110))
     .fail((msg, err) => {
-      if (err) {
+      // A check() that returns a message passes it as `err` too, as a string: that is a usage error.
+      if (err instanceof Error) {
         process.stderr.write(`error: ${err.message}\n`);
         process.exit(1);
       }

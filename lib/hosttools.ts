@@ -14,6 +14,9 @@ export const HOST_TOOLS: Record<string, string> = {
   mknod: 'coreutils',
   setfattr: 'attr',
   'qemu-system-x86_64': 'qemu-system-x86',
+  'grub-mkrescue': 'grub-common',
+  xorriso: 'xorriso',
+  mformat: 'mtools',
 };
 
 export function packageFor(tool: string): string | undefined {

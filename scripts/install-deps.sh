@@ -19,7 +19,8 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   squashfs-tools erofs-utils cpio zstd xz-utils busybox-static file attr \
   ca-certificates iproute2 nftables tcpdump curl \
   tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client radvd \
-  qemu-system-x86 ipxe-qemu ipxe >/dev/null
+  qemu-system-x86 ipxe-qemu ipxe ovmf \
+  grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools >/dev/null
 [ -n "$added_policy" ] && $SUDO rm -f "$policy"
 # Stop the peer daemons if an install started them anyway (only those, by name).
 for svc in tftpd-hpa; do

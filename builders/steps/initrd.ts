@@ -24,7 +24,7 @@ export const initrd: Step<BuildContext> = {
       busyboxPath: ctx.template.initrd.busybox,
       modules: {
         required: [...new Set([...ctx.template.initrd.modules.required, format.module])],
-        optional: ctx.template.initrd.modules.optional,
+        optional: [...ctx.template.initrd.modules.optional, ...ctx.template.initrd.modules.live],
       },
       initTemplate: await readFile(join(initDir, 'init.mustache'), 'utf8'),
       extraFiles: [{ path: 'etc/udhcpc.script', data: await readFile(join(initDir, 'udhcpc.script')), mode: 0o755 }],

@@ -16,6 +16,9 @@ export interface BuildImageArgs {
   templates?: string;
   overlays?: string;
   keep: number;
+  live: boolean;
+  inventory?: string;
+  bundle?: string[];
   verbose: boolean;
 }
 
@@ -38,14 +41,24 @@ export function builder(y: Argv, verb = '$0 build-image'): Argv<BuildImageArgs> 
     .option('templates', { type: 'string', describe: 'templates folder (default: the one shipped with diskless)' })
     .option('overlays', { type: 'string', describe: 'overlays folder (default: the one shipped with diskless)' })
     .option('keep', { type: 'number', default: 3, describe: 'how many versions to keep per image (current is never removed); 0 keeps all' })
+    .option('live', { type: 'boolean', default: false, describe: 'also make OUT/<name>/<version>/live.iso: a BIOS+UEFI CD/USB medium that boots this image from RAM and serves --inventory (start a cluster with no node running)' })
+    .option('inventory', { alias: 'i', type: 'string', describe: 'with --live: the cluster.yaml the live node serves; its boot menu has one entry per servers: address' })
+    .option('bundle', { type: 'string', array: true, describe: 'with --live: more images from OUT (their current versions) to put on the medium, e.g. --bundle debian-bookworm-amd64-xen-dom0' })
+    .check((a) => {
+      // A string (not a throw) is a usage error: exit 2 with the pointer to --help.
+      if (a.live && !a.inventory) return '--live needs --inventory cluster.yaml: the inventory the live node serves';
+      if (!a.live && (a.inventory || a.bundle)) return `--${a.inventory ? 'inventory' : 'bundle'} only applies with --live`;
+      return true;
+    })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print every command and every line of step detail' })
     .example(`${verb} debian`, 'Debian bookworm image in ./images/debian-bookworm-amd64/<version>/')
     .example(`${verb} ubuntu --format erofs`, 'Ubuntu noble with an EROFS root image')
     .example(`${verb} debian --from-tar rootfs.tar.zst --name custom`, 'image from a root tarball made elsewhere')
     .example(`${verb} debian --variant xen-dom0`, 'Xen dom0 image: hypervisor, tools, dom0 kernel and initrd')
+    .example(`${verb} debian --live -i cluster.yaml`, 'also a live.iso that boots the first node and serves cluster.yaml from RAM')
     .example(`${verb} debian --no-cache`, 'fresh bootstrap, ignoring the cache')
     .epilog(
-      'Steps: bootstrap, customize, kernel, initrd, root-image, manifest, publish. Each prints its time.\n' +
+      'Steps: bootstrap, customize, kernel, initrd, root-image, manifest, (live,) publish. Each prints its time.\n' +
         'The new version becomes OUT/<name>/current only when every step has passed; a failed or\n' +
         'interrupted build leaves the previous current untouched. Needs root (mmdebstrap, mknod, chown).',
     ) as unknown as Argv<BuildImageArgs>;
@@ -89,6 +102,7 @@ export async function handler(argv: BuildImageArgs): Promise<void> {
         noCache: !argv.cache,
         variant: argv.variant,
         keep: argv.keep,
+        live: argv.live ? { inventory: resolve(argv.inventory!), bundle: argv.bundle?.map(String) } : undefined,
       },
       { log, signal: ac.signal },
     );

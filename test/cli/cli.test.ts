@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/paths.js';
@@ -45,6 +45,26 @@ test('an unknown distribution lists the templates', () => {
   assert.is(r.code, 1);
   assert.match(r.out, /unknown distribution 'slackware'/);
   assert.match(r.out, /debian, ubuntu/);
+});
+
+test('--live needs --inventory; --inventory and --bundle need --live; a bad inventory is named before any work', () => {
+  const out = mkdtempSync(join(tmpdir(), 'o-'));
+  let r = cli('build-image', ['debian', '--live', '--out', out]);
+  assert.is(r.code, 2);
+  assert.match(r.out, '--live needs --inventory cluster.yaml');
+  r = cli('build-image', ['debian', '--bundle', 'x', '--out', out]);
+  assert.is(r.code, 2);
+  assert.match(r.out, '--bundle only applies with --live');
+  const inv = join(out, 'cluster.yaml');
+  writeFileSync(inv, 'cluster: c\nnetwork:\n  subnet: 10.1.0.0/24\nservers: [10.2.0.1]\n');
+  r = cli('build-image', ['debian', '--live', '-i', inv, '--out', out]);
+  assert.is(r.code, 1);
+  assert.match(r.out, `${inv}: servers: 10.2.0.1 is in no network of the inventory`);
+  writeFileSync(inv, 'cluster: c\nnetwork:\n  subnet: 10.1.0.0/24\nservers: [10.1.0.1]\nnodez: []\n');
+  r = cli('build-image', ['debian', '--live', '-i', inv, '--out', out]);
+  assert.is(r.code, 1);
+  assert.match(r.out, `${inv}:5: nodez`);
+  assert.is(readdirSync(out).sort().join(','), 'cluster.yaml', 'nothing built');
 });
 
 test('a missing host tool names the Debian package to install', async () => {

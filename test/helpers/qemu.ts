@@ -96,3 +96,30 @@ export function startRadvd(ns: Netns, bridge: string, confFile: string): ChildPr
 }
 
 export const radvdMissing = (): string | undefined => (existsSync('/usr/sbin/radvd') ? undefined : 'radvd is not installed (apt-get install radvd)');
+
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+export const ovmfMissing = (): string | undefined => (existsSync(OVMF_CODE) && existsSync(OVMF_VARS) ? undefined : `${OVMF_CODE} is missing (apt-get install ovmf)`);
+
+/**
+ * Boot a machine from a live medium, no disk: as a CD (`-cdrom`) or as a USB stick (the
+ * same file on usb-storage behind an xHCI controller), with SeaBIOS or, for UEFI, OVMF
+ * (`varsFile`: a writable copy of OVMF_VARS). The NIC has no boot ROM: it is not PXE-booted.
+ */
+export function startFromMedium(
+  ns: Netns,
+  o: { tap: string; mac: string; image: string; media: 'cdrom' | 'usb'; uefiVars?: string; memMb?: number },
+): ChildProcess {
+  const firmware = o.uefiVars
+    ? ['-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${o.uefiVars}`]
+    : [];
+  const medium =
+    o.media === 'cdrom'
+      ? ['-cdrom', o.image, '-boot', 'd']
+      : ['-drive', `if=none,id=stick,format=raw,readonly=on,file=${o.image}`, '-device', 'qemu-xhci', '-device', 'usb-storage,drive=stick,bootindex=0'];
+  return ns.spawn([
+    'qemu-system-x86_64', '-accel', 'tcg', '-m', String(o.memMb ?? 1536), '-smp', '1',
+    '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', ...firmware, ...medium,
+    '-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, '-device', `e1000,netdev=n0,mac=${o.mac},romfile=`,
+  ]);
+}

@@ -1,0 +1,60 @@
+// The live layer: what a node booted from the live medium has on top of the image's
+// own root. It is diskless itself (this build's dist/, its run-time node_modules, the
+// node binary that runs it), Debian's iPXE binaries for firmware that is not iPXE yet,
+// and the systemd unit that starts `diskless serve` on the bundled inventory and images.
+// Laid into a folder that becomes live.squashfs, the upper lower layer at boot.
+import { chmod, copyFile, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { runtimePackages } from '../../lib/pkgdeps.js';
+import { applyOverlay } from '../steps/customize.js';
+
+/** iPXE binaries the boot service hands to firmware, from Debian's `ipxe` package. */
+export const IPXE_FILES = ['undionly.kpxe', 'ipxe.efi', 'snponly.efi'];
+
+export interface LayerInputs {
+  /** Folder to fill. */
+  dir: string;
+  /** diskless's own package folder (package.json, dist/, node_modules/, templates/). */
+  appRoot: string;
+  /** The Node binary copied in (the one running this build). */
+  nodeBinary: string;
+  /** Host folder with the iPXE binaries. */
+  ipxeDir: string;
+  /** overlays/live/rootfs. */
+  overlay: string;
+  view: object;
+}
+
+export interface LayerResult {
+  packages: number;
+  ipxeMissing: string[];
+}
+
+export async function makeLiveLayer(o: LayerInputs): Promise<LayerResult> {
+  const cli = join(o.appRoot, 'dist', 'cli', 'diskless.js');
+  if (!existsSync(cli)) throw new Error(`--live copies the compiled diskless into the medium, but ${cli} is missing: run npm run build in ${o.appRoot}`);
+  const lib = join(o.dir, 'usr/lib/diskless');
+  const app = join(lib, 'app');
+  await mkdir(app, { recursive: true });
+  for (const f of ['package.json', 'README.md']) if (existsSync(join(o.appRoot, f))) await copyFile(join(o.appRoot, f), join(app, f));
+  await cp(join(o.appRoot, 'dist'), join(app, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') });
+  // Boot-script templates: what `serve` renders per node.
+  await cp(join(o.appRoot, 'templates', 'boot'), join(app, 'templates', 'boot'), { recursive: true });
+  const packages = runtimePackages(o.appRoot);
+  for (const rel of packages) {
+    const src = join(o.appRoot, rel);
+    // Nested node_modules are listed (and copied) as packages of their own when needed.
+    await cp(src, join(app, rel), { recursive: true, filter: (s) => !(s !== src && basename(s) === 'node_modules') });
+  }
+  await copyFile(o.nodeBinary, join(lib, 'node'));
+  await chmod(join(lib, 'node'), 0o755);
+  const ipxe = join(lib, 'ipxe');
+  await mkdir(ipxe);
+  const have = existsSync(o.ipxeDir) ? await readdir(o.ipxeDir) : [];
+  const ipxeMissing = IPXE_FILES.filter((f) => !have.includes(f));
+  for (const f of IPXE_FILES.filter((f) => have.includes(f))) await copyFile(join(o.ipxeDir, f), join(ipxe, f));
+  await applyOverlay(o.overlay, o.dir, o.view);
+  await writeFile(join(lib, 'live-layer'), 'This folder comes from the live layer (live.squashfs) of a diskless live medium.\n');
+  return { packages: packages.length, ipxeMissing };
+}

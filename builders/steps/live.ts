@@ -1,0 +1,87 @@
+// live: the spark plug. A bootable ISO/USB image (BIOS and UEFI) of a node that runs
+// the boot service from RAM with this image and the inventory bundled, so the first
+// node of a cluster with nothing running boots from it and PXE-boots the others.
+import { existsSync } from 'node:fs';
+import { link, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { requireTools } from '../../lib/run.js';
+import { render } from '../../lib/render.js';
+import { projectRoot } from '../../lib/paths.js';
+import { loadInventory } from '../../pxe/inventory.js';
+import { ROOT_FORMATS } from '../../rootfs/formats.js';
+import { liveEntries, liveHostProblems, makeIso, writeSums } from '../live/iso.js';
+import { makeLiveLayer } from '../live/layer.js';
+import { imageView } from './customize.js';
+import { sha256File } from './manifest.js';
+import type { BuildContext } from '../context.js';
+import type { Step } from '../../lib/progress.js';
+
+export const LIVE_TOOLS = ['grub-mkrescue', 'xorriso', 'mformat', 'mksquashfs'];
+
+/** Hard-link (same filesystem, no copy) every file of version folder `from` into `to`. */
+async function linkVersion(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const f of await readdir(from)) if ((await stat(join(from, f))).isFile()) await link(join(from, f), join(to, f));
+}
+
+export const live: Step<BuildContext> = {
+  name: 'live',
+  describe: 'make the live ISO/USB medium (BIOS and UEFI) that serves the cluster from RAM',
+  async run(ctx, report) {
+    const opts = ctx.opts.live!;
+    const problems = liveHostProblems();
+    if (problems.length) throw new Error(`--live: ${problems.join('; ')}`);
+    await requireTools(LIVE_TOOLS);
+    if (ctx.artifacts.xen) throw new Error('--live boots the image as a plain Linux node; build it from an image without a hypervisor (drop --variant)');
+    const inv = await loadInventory(opts.inventory);
+    const entries = liveEntries(inv, opts.inventory);
+
+    const iso = join(ctx.staging, 'iso');
+    const bundle = join(iso, 'diskless');
+    const images = join(bundle, 'images');
+    await linkVersion(ctx.outDir, join(images, ctx.name, ctx.version));
+    await symlink(ctx.version, join(images, ctx.name, 'current'));
+    const bundled = [ctx.name];
+    for (const other of opts.bundle ?? []) {
+      const dir = join(ctx.opts.outDir, other);
+      if (!existsSync(join(dir, 'current'))) throw new Error(`--bundle ${other}: no ${dir}/current; build it first (build-image ... --name ${other}) or drop it`);
+      const version = await readlink(join(dir, 'current'));
+      await linkVersion(join(dir, version), join(images, other, version));
+      await symlink(version, join(images, other, 'current'));
+      bundled.push(other);
+    }
+    const unserved = [...new Set(inv.nodes.map((n) => n.image))].filter((i) => !bundled.includes(i));
+    if (unserved.length) report.note(`inventory nodes use images not on the medium (they get an error script until a replica has them): ${unserved.join(', ')}; add --bundle NAME`);
+    await writeFile(join(bundle, 'cluster.yaml'), inv.text);
+
+    const layerDir = join(ctx.staging, 'live-layer');
+    const layer = await makeLiveLayer({
+      dir: layerDir,
+      appRoot: projectRoot(),
+      nodeBinary: process.execPath,
+      ipxeDir: opts.ipxeDir ?? '/usr/lib/ipxe',
+      overlay: join(ctx.opts.overlaysDir, 'live', 'rootfs'),
+      view: imageView(ctx),
+    });
+    if (layer.ipxeMissing.length) report.note(`no ${layer.ipxeMissing.join(', ')} on this host (apt-get install ipxe): firmware that is not iPXE yet cannot boot from the live node`);
+    await ROOT_FORMATS.squashfs.build(layerDir, join(bundle, 'live.squashfs'), { log: ctx.log, signal: ctx.signal });
+    const files = await writeSums(bundle);
+    report.detail(`live layer: diskless with ${layer.packages} packages and node ${process.version}; ${files} files checksummed`);
+
+    const cmdline = (e: { address: string; prefix: number }) =>
+      [ctx.template.kernel.cmdline, `diskless.live=${e.address}/${e.prefix}`, `diskless.image=${ctx.name}/${ctx.version}`, `diskless.name=${inv.cluster}-live`].join(' ');
+    const grubTemplate = join(ctx.opts.templatesDir, 'boot', 'live.grub.cfg.mustache');
+    const grubFile = existsSync(grubTemplate) ? grubTemplate : join(projectRoot(), 'templates', 'boot', 'live.grub.cfg.mustache');
+    await mkdir(join(iso, 'boot', 'grub'), { recursive: true });
+    await writeFile(
+      join(iso, 'boot', 'grub', 'grub.cfg'),
+      render(await readFile(grubFile, 'utf8'), { cluster: inv.cluster, image: { name: ctx.name, version: ctx.version }, entries: entries.map((e) => ({ ...e, cmdline: cmdline(e) })) }),
+    );
+    const out = join(ctx.outDir, 'live.iso');
+    await makeIso(iso, out, { log: ctx.log, signal: ctx.signal });
+    await writeFile(`${out}.sha256`, `${await sha256File(out)}  live.iso\n`);
+    const size = (await stat(out)).size;
+    report.note(`live.iso: ${(size / 1e6).toFixed(0)} MB, serves cluster ${inv.cluster} as ${entries.map((e) => e.address).join(' or ')} (boot menu); images: ${bundled.join(', ')}`);
+    report.note('write it to a USB stick with: dd if=live.iso of=/dev/sdX bs=4M conv=fsync (BIOS and UEFI), or boot it as a CD');
+  },
+};

@@ -1,0 +1,41 @@
+// The live medium's pure parts: boot-menu entries from the inventory and the checksum
+// list the initrd verifies with busybox. The medium itself boots in test/e2e/live.test.ts.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { liveEntries, writeSums } from '../../builders/live/iso.js';
+import { parseInventory } from '../../pxe/inventory.js';
+
+const work = mkdtempSync(join(tmpdir(), 'live-unit-'));
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test('one boot entry per replica, each with the prefix of its own subnet', () => {
+  const inv = parseInventory('cluster: c\nnetwork:\n  subnet: 10.1.0.0/24\nsubnets:\n  - subnet: 10.2.0.0/16\nservers: [10.1.0.1, 10.2.3.4]\n', 'c.yaml');
+  assert.equal(liveEntries(inv, 'c.yaml'), [{ address: '10.1.0.1', prefix: 24 }, { address: '10.2.3.4', prefix: 16 }]);
+});
+
+test('a replica outside every subnet is an error naming the file, key and fix', () => {
+  const inv = parseInventory('cluster: c\nnetwork:\n  subnet: 10.1.0.0/24\nservers: [10.9.0.1]\n', 'c.yaml');
+  assert.throws(() => liveEntries(inv, 'c.yaml'), /c\.yaml: servers: 10\.9\.0\.1 is in no network.*add its subnet/);
+});
+
+test('SHA256SUMS covers every file below the bundle and busybox sha256sum -c accepts it; a changed byte fails it', () => {
+  const dir = join(work, 'bundle');
+  mkdirSync(join(dir, 'images/x/v1'), { recursive: true });
+  writeFileSync(join(dir, 'cluster.yaml'), 'cluster: c\n');
+  writeFileSync(join(dir, 'images/x/v1/root.squashfs'), Buffer.alloc(70_000, 7));
+  return writeSums(dir).then((n) => {
+    assert.is(n, 2);
+    const lines = readFileSync(join(dir, 'SHA256SUMS'), 'utf8').trim().split('\n');
+    assert.equal(lines.map((l) => l.split('  ')[1]), ['cluster.yaml', 'images/x/v1/root.squashfs']);
+    if (spawnSync('sh', ['-c', 'command -v busybox']).status !== 0) return console.log('SKIP: busybox check of SHA256SUMS: busybox is not installed (apt-get install busybox-static)');
+    assert.is(spawnSync('busybox', ['sha256sum', '-c', '-s', 'SHA256SUMS'], { cwd: dir }).status, 0, 'busybox accepts the list');
+    writeFileSync(join(dir, 'cluster.yaml'), 'cluster: d\n');
+    assert.is.not(spawnSync('busybox', ['sha256sum', '-c', '-s', 'SHA256SUMS'], { cwd: dir }).status, 0, 'busybox rejects a changed file');
+  });
+});
+
+test.run();

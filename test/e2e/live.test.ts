@@ -1,0 +1,129 @@
+// The spark plug: `build-image debian --live` makes a CD/USB medium of a node that
+// serves the cluster from RAM. With nothing else running, a machine boots the medium
+// in QEMU (TCG) and a second machine PXE-boots from it, in a network namespace the
+// test makes. The same file also boots as a USB stick under UEFI (OVMF).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNetns, netnsAvailable, type Netns } from '../helpers/netns.js';
+import { bootNetwork, ovmfMissing, OVMF_VARS, qemuMissing, radvdMissing, startFromMedium, startNode, startRadvd, watchOutput } from '../helpers/qemu.js';
+import { liveHostProblems } from '../../builders/live/iso.js';
+import { projectRoot } from '../../lib/paths.js';
+
+const work = mkdtempSync(join(tmpdir(), 'diskless-live-'));
+const images = join(work, 'images');
+const skip =
+  netnsAvailable() ??
+  qemuMissing() ??
+  radvdMissing() ??
+  liveHostProblems()[0] ??
+  (spawnSync('sh', ['-c', 'command -v mmdebstrap && command -v mksquashfs && command -v grub-mkrescue && command -v xorriso && command -v mformat']).status !== 0
+    ? 'mmdebstrap, mksquashfs, grub-mkrescue, xorriso or mformat missing (scripts/install-deps.sh)'
+    : undefined);
+
+const inventory = `cluster: spark
+network:
+  subnet: 10.79.0.0/24
+servers: [10.79.0.1]
+defaults:
+  image: debian-bookworm-amd64
+nodes:
+  - { name: spark01, mac: "52:54:00:79:00:01", ip: 10.79.0.11 }
+`;
+const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+)\n/;
+const LIVE_MAC = '52:54:00:79:00:f0';
+
+if (skip) {
+  test('live medium', () => console.log(`SKIP: live medium: ${skip}`));
+} else {
+  let iso = '';
+  let version = '';
+  let ns: Netns;
+
+  test.before(() => {
+    writeFileSync(join(work, 'cluster.yaml'), inventory);
+    const r = spawnSync(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), 'cli/build-image.ts'), 'debian', '--live', '-i', join(work, 'cluster.yaml'), '--out', images], {
+      cwd: projectRoot(),
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.status !== 0) throw new Error(`build-image debian --live failed:\n${r.stdout}${r.stderr}`);
+    const dir = join(images, 'debian-bookworm-amd64');
+    version = readlinkSync(join(dir, 'current'));
+    iso = join(dir, version, 'live.iso');
+    ns = createNetns('live');
+    bootNetwork(ns, '10.79.0.254/24', 2);
+    startRadvd(ns, 'br0', join(work, 'radvd.conf'));
+  });
+
+  test.after(async () => {
+    await ns?.destroy();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the medium: BIOS and UEFI boot records, the image and inventory bundled, checksums, not in the manifest', () => {
+    const report = spawnSync('xorriso', ['-indev', iso, '-report_el_torito', 'plain'], { encoding: 'utf8' }).stdout;
+    assert.match(report, /El Torito boot img :\s+1\s+BIOS\s+y/, 'BIOS El Torito entry');
+    assert.match(report, /El Torito boot img :\s+2\s+UEFI\s+y/, 'UEFI El Torito entry');
+    const ls = spawnSync('xorriso', ['-indev', iso, '-find', '/diskless', '-type', 'f'], { encoding: 'utf8' }).stdout;
+    for (const f of ['SHA256SUMS', 'cluster.yaml', 'live.squashfs', `images/debian-bookworm-amd64/${version}/root.squashfs`, `images/debian-bookworm-amd64/${version}/vmlinuz`]) {
+      assert.ok(ls.includes(`/diskless/${f}'`), `${f} on the medium`);
+    }
+    spawnSync('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/boot/grub/grub.cfg', join(work, 'grub.cfg')]);
+    const grub = readFileSync(join(work, 'grub.cfg'), 'utf8');
+    assert.match(grub, new RegExp(`diskless\\.live=10\\.79\\.0\\.1/24 diskless\\.image=debian-bookworm-amd64/${version}`));
+    const manifest = JSON.parse(readFileSync(join(images, 'debian-bookworm-amd64', version, 'manifest.json'), 'utf8'));
+    assert.not.ok(Object.values(manifest.artifacts).some((a) => (a as { file: string }).file === 'live.iso'), 'replicas do not pull the medium');
+    assert.ok(readdirSync(join(images, 'debian-bookworm-amd64', version)).includes('live.iso.sha256'));
+  });
+
+  test('spark plug: a machine boots the CD (BIOS), serves the cluster from RAM, and a second machine PXE-boots from it', async () => {
+    const started = Date.now();
+    const liveVm = startFromMedium(ns, { tap: 'tap0', mac: LIVE_MAC, image: iso, media: 'cdrom' });
+    const live = watchOutput(liveVm);
+    await live.waitFor(/diskless: live: medium copied and verified/, 300_000, 'the live node to copy the medium into RAM');
+    await live.waitFor(/serving cluster spark as 10\.79\.0\.1/, 300_000, 'the live node to serve');
+    const servingAt = Date.now();
+    // The live node answers on the network like any replica.
+    const status = ns.exec(['curl', '-sf', '--max-time', '10', 'http://10.79.0.1/status']);
+    assert.match(status.stdout, 'debian-bookworm-amd64', `status lists the bundled image: ${status.stdout}`);
+    const up0 = NODE_UP.exec(live.log());
+    if (up0) assert.is(up0[2], '10.79.0.1/24', 'the live node has the replica address');
+
+    const nodeVm = startNode(ns, { tap: 'tap1', mac: '52:54:00:79:00:01', nic: 'e1000' });
+    const node = watchOutput(nodeVm);
+    const up = await node.waitFor(NODE_UP, 300_000, 'spark01 to PXE-boot from the live node');
+    assert.is(up[1], 'spark01');
+    assert.is(up[2], '10.79.0.11/24');
+    assert.is(up[3], 'debian-bookworm-amd64');
+    assert.is(up[4], version);
+    assert.is(up[5], 'overlay');
+    assert.is(up[6], 'squashfs,ro');
+    assert.match(live.log(), /dhcp.*spark01|spark01.*dhcp/i, 'the live node logged the DHCP exchange with spark01');
+    console.log(`live: serving ${((servingAt - started) / 1000).toFixed(1)} s after power-on (BIOS, CD); spark01 up ${((Date.now() - servingAt) / 1000).toFixed(1)} s later`);
+    // Power both off: the next test boots another live node with the same address.
+    for (const c of [liveVm, nodeVm]) if (c.pid) process.kill(c.pid, 'SIGTERM');
+    await Promise.all([liveVm, nodeVm].map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  });
+
+  test('the same file written to a USB stick boots under UEFI (OVMF) and serves', async () => {
+    const why = ovmfMissing();
+    if (why) return console.log(`SKIP: UEFI boot of the live medium: ${why}`);
+    const vars = join(work, 'OVMF_VARS.fd');
+    copyFileSync(OVMF_VARS, vars);
+    const started = Date.now();
+    const live = watchOutput(startFromMedium(ns, { tap: 'tap0', mac: LIVE_MAC, image: iso, media: 'usb', uefiVars: vars }));
+    const found = await live.waitFor(/diskless: live: copying the medium \((\S+)\) into RAM/, 400_000, 'the initrd to find the USB stick');
+    assert.match(found[1]!, /^\/dev\/sd/, 'found as a USB disk, not a CD');
+    await live.waitFor(/diskless: live: medium copied and verified/, 300_000, 'the copy into RAM');
+    await live.waitFor(/serving cluster spark as 10\.79\.0\.1/, 300_000, 'the live node to serve');
+    const status = ns.exec(['curl', '-sf', '--max-time', '10', 'http://10.79.0.1/status']);
+    assert.match(status.stdout, 'debian-bookworm-amd64');
+    console.log(`live: serving ${((Date.now() - started) / 1000).toFixed(1)} s after power-on (UEFI, USB stick)`);
+  });
+}
+
+test.run();
