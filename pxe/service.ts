@@ -82,7 +82,15 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   if (!inv.servers.includes(address)) log.warn(`--address ${address} is not in the inventory's servers; boot scripts list only ${inv.servers.join(', ')}`);
   const images = new ImageStore(opts.imagesDir);
   // host[:port] of every replica's HTTP service; port 80 is left out to keep URLs short.
-  const servers = () => inv.servers.map((s) => (opts.httpPort === 80 ? s : `${s}:${opts.httpPort}`));
+  const withPort = (s: string) => (opts.httpPort === 80 ? s : `${s}:${opts.httpPort}`);
+  const servers = () => inv.servers.map(withPort);
+  // Liveness of the other replicas, from their answers to /status (the heartbeats below).
+  const startedAt = Date.now();
+  const lastSeen = new Map<string, number>();
+  const deadAfterMs = (opts.deadAfter ?? 90) * 1000;
+  const live = () => liveReplicas(address, inv.servers, lastSeen, startedAt, Date.now(), deadAfterMs);
+  // Boot scripts list the live replicas only: a node does not wait on one that is gone.
+  const bootServers = () => live().map(withPort);
   const onEvent = (e: Parameters<EventLog['emit']>[0]) => {
     if (!e.node && e.mac) e.node = inv.byMac.get(e.mac)?.name;
     if (!e.node && e.client) e.node = inv.nodes.find((n) => n.ip === e.client!.split(':')[0])?.name;
@@ -90,7 +98,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   };
 
   const http: HttpServer = await startHttpServer({
-    images, inventory: () => inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers,
+    images, inventory: () => inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent,
     status: async () => ({ replica: address, nodes: inv.nodes.length, images: await heldImages(opts.imagesDir) }),
   });
@@ -110,15 +118,10 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
         const node = inv.byMac.get(r.mac);
         if (!node) return undefined;
         const image = await images.resolve(node.image);
-        return Buffer.from(await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: servers() }));
+        return Buffer.from(await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: bootServers() }));
       },
     });
   }
-  // Liveness of the other replicas, from their answers to /status (the sync loop).
-  const startedAt = Date.now();
-  const lastSeen = new Map<string, number>();
-  const deadAfterMs = (opts.deadAfter ?? 90) * 1000;
-  const live = () => liveReplicas(address, inv.servers, lastSeen, startedAt, Date.now(), deadAfterMs);
   let dhcp: DhcpServer | undefined;
   if (opts.dhcp) {
     dhcp = await startDhcpServer({

@@ -39,15 +39,14 @@ test('three replicas: an image spreads verified, a corrupted copy never does, a 
     });
     // The image is built on replica 0 only.
     cpSync(img.root, join(dirs[0]!, 'images'), { recursive: true, verbatimSymlinks: true });
-    const outs = topo.replicas.map((ns, i) =>
-      watchOutput(
-        ns.spawn(
-          ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(dirs[i]!, 'cluster.yaml'), '--images', join(dirs[i]!, 'images'),
-            '--no-dhcp', '--no-tftp', '--address', IPS[i]!, '--sync-interval', '1', '--lease-file', join(dirs[i]!, 'leases.json'), '--log-format', 'json'],
-          { cwd: projectRoot() },
-        ),
+    const children = topo.replicas.map((ns, i) =>
+      ns.spawn(
+        ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(dirs[i]!, 'cluster.yaml'), '--images', join(dirs[i]!, 'images'),
+          '--no-dhcp', '--no-tftp', '--address', IPS[i]!, '--sync-interval', '1', '--dead-after', '4', '--lease-file', join(dirs[i]!, 'leases.json'), '--log-format', 'json'],
+        { cwd: projectRoot() },
       ),
     );
+    const outs = children.map((c) => watchOutput(c));
     await Promise.all(outs.map((o, i) => o.waitFor(/serving cluster trio/, 30_000, `replica ${i}`)));
 
     // 1. The image appears, verified, on replicas 1 and 2.
@@ -77,6 +76,19 @@ test('three replicas: an image spreads verified, a corrupted copy never does, a 
       await outs[i]!.waitFor(/inventory version 2 adopted from 10\.77\.0\.\d/, 30_000, `replica ${i} adopting inventory v2`);
       assert.is(readFileSync(join(dirs[i]!, 'cluster.yaml'), 'utf8'), v2);
     }
+
+    // 4. Boot scripts list the live replicas: all three, then, once replica 2 has been
+    //    silent for --dead-after, only the two left.
+    const script = () => topo.replicas[1]!.exec(['curl', '-sf', '--max-time', '5', 'http://10.77.0.1/boot/52-54-00-77-00-01.ipxe']).stdout;
+    const listed = () => /diskless\.servers=(\S+)/.exec(script())?.[1]?.split(',').sort();
+    assert.equal(listed(), IPS, 'every replica while all answer');
+    process.kill(children[2]!.pid!, 'SIGKILL');
+    const killedAt = Date.now();
+    while (listed()?.length !== 2 && Date.now() - killedAt < 20_000) await new Promise((r) => setTimeout(r, 250));
+    assert.equal(listed(), IPS.slice(0, 2), 'the dead replica is left out');
+    // Its last heartbeat answer was up to one interval (4/3 s) before the kill.
+    assert.ok(Date.now() - killedAt >= 2500, 'not before --dead-after');
+    console.log(`boot scripts dropped the dead replica ${((Date.now() - killedAt) / 1000).toFixed(1)} s after it was killed (--dead-after 4)`);
   } finally {
     await topo.destroy();
   }
