@@ -15,7 +15,7 @@ import type { EventLog } from './events.js';
 import { run } from '../lib/run.js';
 import { heldImages } from './replica/images.js';
 import { syncOnce } from './replica/sync.js';
-import { liveReplicas, ownerOf } from './replica/pool.js';
+import { firstResponder, liveReplicas, ownerOf } from './replica/pool.js';
 
 export interface ServiceOptions {
   inventoryFile: string;
@@ -135,6 +135,8 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
       onEvent,
       // Each pool address belongs to one live replica (pxe/replica/pool.ts), so no two lease it.
       owns: inv.servers.length > 1 ? (n) => ownerOf(n, live()) === address : undefined,
+      // And each reserved node has one first responder; the others answer its retries.
+      answersFirst: inv.servers.length > 1 ? (mac) => firstResponder(mac, live()) === address : undefined,
     });
   }
 

@@ -25,7 +25,15 @@ export interface PolicyConfig extends Ports {
   pxePort?: number;
   /** With several replicas: does this one own pool address n (pxe/replica/pool.ts)? Default: all. */
   owns?: (n: number) => boolean;
+  /**
+   * With several replicas: is this one a reserved node's first responder (pxe/replica/pool.ts)?
+   * The others stay quiet on its first DISCOVER and answer once it has waited. Default: all are.
+   */
+  answersFirst?: (mac: string) => boolean;
 }
+
+/** A DISCOVER whose `secs` is at least this comes from a client that has waited: every replica answers. */
+export const SECONDARY_AFTER_SECS = 2;
 
 export interface Incoming {
   msg: DhcpMessage;
@@ -33,6 +41,8 @@ export interface Incoming {
   from: Endpoint;
   /** Local port it arrived on (67, or 4011 for proxyDHCP REQUESTs). */
   localPort: number;
+  /** The server has seen this DISCOVER (same MAC and xid) before: the client is retrying. */
+  retransmit?: boolean;
 }
 
 export type DhcpEventType = 'offer' | 'ack' | 'nak' | 'release' | 'decline' | 'inform' | 'ignored';
@@ -104,6 +114,11 @@ export function decide(req: Incoming, inv: Inventory, leases: LeaseTable, now: n
   if (cfg.proxyDhcp) return proxy(c, type);
   switch (type) {
     case MsgType.DISCOVER:
+      // Replicas split the first answer to reserved nodes by MAC, so a storm costs each a
+      // share; a client that retries (same xid again, or secs grown) gets every replica.
+      if (node && cfg.answersFirst && !req.retransmit && msg.secs < SECONDARY_AFTER_SECS && !cfg.answersFirst(mac)) {
+        return ignore('another replica answers this node first; this one answers if it retries');
+      }
       return discover(c);
     case MsgType.REQUEST:
       return request(c);

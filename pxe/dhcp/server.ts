@@ -4,7 +4,9 @@ import dgram from 'node:dgram';
 import type { Inventory } from '../inventory.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { PXE_PORT, SERVER_PORT } from './constants.js';
-import { decode, encode, DecodeError, type DhcpMessage } from './packet.js';
+import { clientMac, decode, encode, DecodeError, type DhcpMessage } from './packet.js';
+import { getU8 } from './options.js';
+import { MsgType, Opt } from './constants.js';
 import { LeaseTable, loadLeases, saveLeases } from './leases.js';
 import { decide, type DhcpEvent, type Outcome, type PolicyConfig } from './policy.js';
 import { BROADCAST, maxReplySize } from './reply.js';
@@ -32,6 +34,10 @@ export interface DhcpServerOptions {
   createSocket?: () => dgram.Socket;
   /** With several replicas: does this one own pool address n? (pxe/replica/pool.ts) */
   owns?: (n: number) => boolean;
+  /** With several replicas: is this one a reserved node's first responder? (policy.ts) */
+  answersFirst?: (mac: string) => boolean;
+  /** Socket receive buffer to ask for, bytes (default 4 MiB): a boot storm arrives as one burst. */
+  recvBufferBytes?: number;
   /** Delay before writing the lease file after a change (ms, default 250). */
   saveDelayMs?: number;
 }
@@ -61,6 +67,11 @@ export interface DhcpServer {
 const UNKNOWN_WINDOW_MS = 10 * 60_000;
 const UNKNOWN_LINES_PER_WINDOW = 50;
 
+/** How long, and for how many clients, a DISCOVER's xid is remembered to spot its retries. */
+const RETRY_MEMORY_MS = 120_000;
+const RETRY_MEMORY_MAX = 50_000;
+const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+
 const defaultSocket = () => dgram.createSocket({ type: 'udp4', reuseAddr: true });
 
 export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServer> {
@@ -78,7 +89,22 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     clientPort: opts.clientPort,
     relayPort: opts.relayPort,
     owns: opts.owns,
+    answersFirst: opts.answersFirst,
   };
+
+  // The last DISCOVER xid per MAC, to tell a client's retry from its first try.
+  const discovers = new Map<string, { xid: number; at: number }>();
+  function isRetransmit(msg: DhcpMessage): boolean {
+    if (!opts.answersFirst || getU8(msg.options, Opt.MESSAGE_TYPE) !== MsgType.DISCOVER) return false;
+    const mac = clientMac(msg);
+    const t = now();
+    const prev = discovers.get(mac);
+    discovers.set(mac, { xid: msg.xid, at: t });
+    if (discovers.size > RETRY_MEMORY_MAX) {
+      for (const [k, v] of discovers) if (t - v.at > RETRY_MEMORY_MS) discovers.delete(k);
+    }
+    return prev !== undefined && prev.xid === msg.xid && t - prev.at < RETRY_MEMORY_MS;
+  }
 
   const unknownSeen = new Map<string, number>();
   let unknownWindowStart = 0;
@@ -129,7 +155,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     let msg: DhcpMessage;
     try {
       msg = decode(buf);
-      outcome = decide({ msg, from: { address: rinfo.address, port: rinfo.port }, localPort }, opts.inventory(), leases, now(), cfg);
+      outcome = decide({ msg, from: { address: rinfo.address, port: rinfo.port }, localPort, retransmit: isRetransmit(msg) }, opts.inventory(), leases, now(), cfg);
     } catch (err) {
       if (err instanceof DecodeError) {
         stats.malformed++;
@@ -184,6 +210,15 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
       });
     });
     sock.setBroadcast(true);
+    const want = opts.recvBufferBytes ?? RECV_BUFFER_BYTES;
+    try {
+      sock.setRecvBufferSize(want);
+    } catch (err) {
+      log.debug(`dhcp: cannot set the receive buffer: ${(err as Error).message}`);
+    }
+    // Linux reports twice what it grants (bookkeeping); less than asked means net.core.rmem_max capped it.
+    const got = sock.getRecvBufferSize() / 2;
+    if (got < want) log.warn(`dhcp: receive buffer ${Math.round(got / 1024)} KiB, not the ${want / 1024} KiB asked: a boot storm may lose DISCOVERs (raise it with sysctl -w net.core.rmem_max=${want})`);
     const localPort = sock.address().port;
     sock.on('message', (buf, rinfo) => onMessage(replyVia?.() ?? sock, localPort, buf, rinfo));
     sock.on('error', (err) => log.warn(`dhcp: socket error on ${bindAddress}:${localPort}: ${err.message}`));

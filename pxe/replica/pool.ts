@@ -10,16 +10,29 @@
 import { createHash } from 'node:crypto';
 import { formatIp4 } from '../addr.js';
 
-function weight(replica: string, ip: number): number {
-  return createHash('sha256').update(`${replica}|${formatIp4(ip)}`).digest().readUInt32BE(0);
+function weight(replica: string, key: string): number {
+  return createHash('sha256').update(`${replica}|${key}`).digest().readUInt32BE(0);
 }
 
 /** The replica (from `live`) that owns pool address `ip`. */
 export function ownerOf(ip: number, live: readonly string[]): string | undefined {
+  return highest(formatIp4(ip), live);
+}
+
+/**
+ * The replica (from `live`) that answers a reserved node's first DISCOVER, by the same
+ * rule keyed by its MAC: a boot storm's answers split evenly, and each replica does a
+ * share of the work instead of all of it. The others answer when the node retries.
+ */
+export function firstResponder(mac: string, live: readonly string[]): string | undefined {
+  return highest(mac, live);
+}
+
+function highest(key: string, live: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestW = -1;
   for (const r of live) {
-    const w = weight(r, ip);
+    const w = weight(r, key);
     if (w > bestW || (w === bestW && best !== undefined && r < best)) {
       best = r;
       bestW = w;

@@ -9,7 +9,7 @@ import { Opt } from '../../pxe/dhcp/constants.js';
 import { getU8 } from '../../pxe/dhcp/options.js';
 import { parseInventory } from '../../pxe/inventory.js';
 import { formatIp4, parseIp4 } from '../../pxe/addr.js';
-import { liveReplicas, ownerOf } from '../../pxe/replica/pool.js';
+import { firstResponder, liveReplicas, ownerOf } from '../../pxe/replica/pool.js';
 import { request, T } from './dhcp/helpers.js';
 
 const REPLICAS = ['10.77.0.1', '10.77.0.2', '10.77.0.3'];
@@ -56,6 +56,21 @@ test('the owner rule: every pool address has exactly one owner, shares are about
   for (const r of REPLICAS) assert.ok((counts.get(r) ?? 0) > 20, `${r} owns ${counts.get(r)} of 120`);
   assert.is(moved.other, 0, 'addresses of live replicas never move');
   assert.is(moved.fromDead, counts.get('10.77.0.3'));
+});
+
+test('first responders: every reserved MAC has exactly one, shares are about even, and only a dead replica\'s nodes move', () => {
+  const counts = new Map<string, number>();
+  let movedOther = 0;
+  for (let i = 0; i < 600; i++) {
+    const mac = `52:54:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
+    const r = firstResponder(mac, REPLICAS)!;
+    assert.ok(REPLICAS.includes(r));
+    counts.set(r, (counts.get(r) ?? 0) + 1);
+    const after = firstResponder(mac, ['10.77.0.1', '10.77.0.2'])!;
+    if (r !== '10.77.0.3' && after !== r) movedOther++;
+  }
+  for (const r of REPLICAS) assert.ok((counts.get(r) ?? 0) > 150, `${r} answers ${counts.get(r)} of 600 first`);
+  assert.is(movedOther, 0, 'nodes of live replicas keep their first responder');
 });
 
 test('liveness: a replica is dropped only after deadAfter without an answer', () => {

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decide, DECLINE_QUARANTINE_MS, OFFER_HOLD_MS, type Incoming, type PolicyConfig } from '../../../pxe/dhcp/policy.js';
+import { decide, DECLINE_QUARANTINE_MS, OFFER_HOLD_MS, SECONDARY_AFTER_SECS, type Incoming, type PolicyConfig } from '../../../pxe/dhcp/policy.js';
 import { LeaseTable, loadLeases, saveLeases } from '../../../pxe/dhcp/leases.js';
 import { FLAG_BROADCAST, IpxeSub, Opt, PXE_DISCOVERY_USE_BOOTFILE, PxeSub } from '../../../pxe/dhcp/constants.js';
 import { decodeSubOptions, getIp, getIps, getText, getU32, getU8, ip, text, u16, u8 } from '../../../pxe/dhcp/options.js';
@@ -350,6 +350,22 @@ test('messages a server never answers: BOOTREPLY, no option 53, OFFER sent to us
   bootp.options.delete(Opt.MESSAGE_TYPE);
   assert.is(decide({ msg: bootp, from: { address: '0.0.0.0', port: 68 }, localPort: 67 }, inv, new LeaseTable(), NOW, cfg).reply, null);
   assert.is(run({ type: T.OFFER }).reply, null);
+});
+
+test('replicas: a reserved node\'s first DISCOVER is answered only by its first responder; its retries by every replica', () => {
+  const notMine: PolicyConfig = { ...cfg, answersFirst: () => false };
+  const first = run({ type: T.DISCOVER }, { cfg: notMine });
+  assert.is(first.reply, null, 'not the first responder: quiet on the first try');
+  assert.match(first.line, /another replica answers this node first/);
+  assert.is(first.level, 'debug', 'a storm does not flood the log');
+  const msg = request({ type: T.DISCOVER });
+  assert.is(type(decide({ msg, from: { address: '0.0.0.0', port: 68 }, localPort: 67, retransmit: true }, inv, new LeaseTable(), NOW, notMine).reply), T.OFFER, 'a retry (same xid) is answered');
+  msg.secs = SECONDARY_AFTER_SECS;
+  assert.is(type(decide({ msg, from: { address: '0.0.0.0', port: 68 }, localPort: 67 }, inv, new LeaseTable(), NOW, notMine).reply), T.OFFER, 'a client that has waited is answered');
+  assert.is(type(run({ type: T.DISCOVER }, { cfg: { ...cfg, answersFirst: () => true } }).reply), T.OFFER, 'the first responder answers at once');
+  // Only DISCOVERs from reserved nodes are split: a pool client and a REQUEST are not.
+  assert.is(type(run({ type: T.DISCOVER, mac: UNKNOWN_MAC }, { inv: poolInv, cfg: notMine }).reply), T.OFFER, 'pool clients: each replica offers from its share');
+  assert.is(type(run({ type: T.REQUEST, options: [[Opt.REQUESTED_IP, ip('10.77.0.11')]] }, { cfg: notMine }).reply), T.ACK, 'INIT-REBOOT is answered by all');
 });
 
 test('option 61 with zero octets does not disturb the reply', () => {

@@ -71,6 +71,33 @@ test('unknown MACs without a pool: ignored, one log line per MAC however often t
   }
 });
 
+test('not the first responder: quiet on a node\'s first DISCOVER, answers its retry (same xid); a new xid starts over', async () => {
+  const relayPort = await freePort();
+  const relay = dgram.createSocket('udp4');
+  await new Promise<void>((r) => relay.bind({ address: '127.0.0.1', port: relayPort }, () => r()));
+  const replies: number[] = [];
+  relay.on('message', (b) => replies.push(b.readUInt32BE(4)));
+  const inv = loopbackInventory();
+  const srv = await startDhcpServer({ inventory: () => inv, serverIp: '127.0.0.1', httpPort: 8080, address: '127.0.0.1', port: 0, relayPort, answersFirst: () => false });
+  const send = async (xid: number) => {
+    const before = srv.stats.received;
+    relay.send(encode(request({ type: T.DISCOVER, mac: nodeMac(0), giaddr: '127.0.0.1', xid })), srv.ports[0]!, '127.0.0.1');
+    for (let i = 0; i < 100 && srv.stats.received === before; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+  };
+  try {
+    await send(1);
+    assert.equal(replies, [], 'first try: the first responder answers, not us');
+    await send(1);
+    assert.equal(replies, [1], 'the retry is answered');
+    await send(2);
+    assert.equal(replies, [1], 'a new exchange is a first try again');
+  } finally {
+    relay.close();
+    await srv.close();
+  }
+});
+
 test('100,000 random and mutated packets from many ports: no crash, all counted, then a DORA still works', async () => {
   const guard = { blocked: 0 };
   const relayPort = await freePort();
