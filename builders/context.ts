@@ -22,6 +22,10 @@ export interface BuildOptions {
   variant?: string;
   /** Versions to keep per image after publishing (current always stays); 0 or unset keeps all. */
   keep?: number;
+  /** Also make the service layer (service.squashfs), so nodes listed as servers run a replica. */
+  service?: boolean;
+  /** Where the host's iPXE binaries are, for the service layer (default /usr/lib/ipxe). */
+  ipxeDir?: string;
   /** Also make the live ISO/USB medium (the spark plug) serving this inventory. */
   live?: LiveOptions;
 }
@@ -31,8 +35,6 @@ export interface LiveOptions {
   inventory: string;
   /** More images from the output folder (their current versions) to put on the medium. */
   bundle?: string[];
-  /** Where the host's iPXE binaries are (default /usr/lib/ipxe). */
-  ipxeDir?: string;
 }
 
 export interface Artifact {

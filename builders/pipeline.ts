@@ -13,6 +13,7 @@ import { initrd } from './steps/initrd.js';
 import { rootImage } from './steps/rootimage.js';
 import { manifest } from './steps/manifest.js';
 import { live, LIVE_TOOLS } from './steps/live.js';
+import { service } from './steps/service.js';
 import { liveEntries, liveHostProblems } from './live/iso.js';
 import { loadInventory } from '../pxe/inventory.js';
 import { createStaging, lockImage, publish, pruneVersions, sweepStaging } from './publish.js';
@@ -40,8 +41,14 @@ const publishStep: Step<BuildContext> = {
 };
 
 export const STEPS: Step<BuildContext>[] = [bootstrap, customize, kernel, initrd, rootImage, manifest, publishStep];
-/** With --live: the live medium is made from the finished artifacts, before publishing. */
-export const LIVE_STEPS: Step<BuildContext>[] = [bootstrap, customize, kernel, initrd, rootImage, manifest, live, publishStep];
+/** The steps a build runs: the service layer with --service or --live, the medium with --live. */
+export function stepsFor(opts: BuildOptions): Step<BuildContext>[] {
+  const steps: Step<BuildContext>[] = [bootstrap, customize, kernel, initrd, rootImage];
+  if (opts.service || opts.live) steps.push(service);
+  steps.push(manifest);
+  if (opts.live) steps.push(live);
+  return [...steps, publishStep];
+}
 
 export interface BuildResult {
   name: string;
@@ -59,6 +66,7 @@ export async function buildImage(
   const compression = opts.compression ?? template.initrd.compression;
   const tools = [...bootstrapperFor({ opts, template }).tools, ...ROOT_FORMATS[format].tools, 'cp', 'sync', 'rm'];
   if (compression === 'zstd') tools.push('zstd');
+  if (opts.service || opts.live) tools.push('mksquashfs');
   if (opts.live) {
     // Fail before a long bootstrap: the medium's host tools and the inventory it serves.
     tools.push(...LIVE_TOOLS);
@@ -95,7 +103,7 @@ export async function buildImage(
     await mkdir(ctx.root);
     await mkdir(ctx.outDir);
     deps.log.info(`building ${name} version ${s.version} from templates/${template.distro} (${format}, ${compression} initrd)`);
-    const timings = await runSteps(deps.steps ?? (opts.live ? LIVE_STEPS : STEPS), ctx, { log: deps.log, signal: ctx.signal });
+    const timings = await runSteps(deps.steps ?? stepsFor(opts), ctx, { log: deps.log, signal: ctx.signal });
     return { name, version: s.version, dir: join(imageDir, s.version), timings };
   } finally {
     if (staging) await removeTree(staging);

@@ -18,6 +18,8 @@ export interface BootContext {
   /** Every replica, as host:port of its HTTP service. */
   servers: string[];
   xenArgs?: string;
+  /** The node is listed under servers: it boots with the image's service layer, if it has one, and runs a replica. */
+  replica?: boolean;
 }
 
 /** Rotate the replica list by a hash of the MAC: same node, same order, on every replica. */
@@ -34,6 +36,15 @@ export function replicaOrder(mac: string, servers: string[]): string[] {
  * a Xen boot (hypervisor and both modules) in one 512-byte buffer. The root image's
  * sha256 is fetched beside it (<file>.sha256) instead of riding on the command line.
  */
+/**
+ * The replicas a node fetches from, in its order. A node that is itself a replica is
+ * left out of its own list: while it boots, nothing answers at its address.
+ */
+export function fetchOrder(ctx: Pick<BootContext, 'node' | 'servers'>): string[] {
+  const others = ctx.servers.filter((s) => s.split(':')[0] !== ctx.node.ip);
+  return replicaOrder(ctx.node.mac, others.length ? others : ctx.servers);
+}
+
 export function kernelCmdline(ctx: BootContext): string {
   const { node, image } = ctx;
   const parts = [
@@ -41,13 +52,14 @@ export function kernelCmdline(ctx: BootContext): string {
     node.kernelArgs,
     `diskless.name=${node.name}`,
     `diskless.image=${image.name}/${image.version}`,
-    `diskless.servers=${replicaOrder(node.mac, ctx.servers).join(',')}`,
+    `diskless.servers=${fetchOrder(ctx).join(',')}`,
+    ctx.replica && image.manifest.artifacts.service ? `diskless.layers=${image.manifest.artifacts.service.file}` : '',
   ];
   return parts.filter(Boolean).join(' ').replace(/\s+/g, ' ').trim();
 }
 
 export function bootView(ctx: BootContext) {
-  const order = replicaOrder(ctx.node.mac, ctx.servers);
+  const order = fetchOrder(ctx);
   const base = `/images/${ctx.image.name}/${ctx.image.version}`;
   const a = ctx.image.manifest.artifacts;
   const attempts = order.map((server, i) => ({

@@ -118,7 +118,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
         const node = inv.byMac.get(r.mac);
         if (!node) return undefined;
         const image = await images.resolve(node.image);
-        return Buffer.from(await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: bootServers() }));
+        return Buffer.from(await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: bootServers(), replica: inv.servers.includes(node.ip) }));
       },
     });
   }

@@ -2,9 +2,8 @@
 // from USB, on BIOS and UEFI (grub-mkrescue makes the El Torito and EFI system
 // partition parts). Layout:
 //   /boot/grub/grub.cfg                 one entry per replica address of the inventory
-//   /diskless/images/<name>/<version>/  the image (vmlinuz, initrd.img, root, manifest)
+//   /diskless/images/<name>/<version>/  the image (vmlinuz, initrd.img, root, service layer, manifest)
 //   /diskless/images/<name>/current     -> <version>
-//   /diskless/live.squashfs             the live layer (diskless itself, its unit)
 //   /diskless/cluster.yaml              the inventory it serves
 //   /diskless/SHA256SUMS                checked by the initrd after copying into RAM
 import { createHash } from 'node:crypto';

@@ -8,15 +8,12 @@ import { requireTools } from '../../lib/run.js';
 import { render } from '../../lib/render.js';
 import { projectRoot } from '../../lib/paths.js';
 import { loadInventory } from '../../pxe/inventory.js';
-import { ROOT_FORMATS } from '../../rootfs/formats.js';
 import { liveEntries, liveHostProblems, makeIso, writeSums } from '../live/iso.js';
-import { makeLiveLayer } from '../live/layer.js';
-import { imageView } from './customize.js';
 import { sha256File } from './manifest.js';
 import type { BuildContext } from '../context.js';
 import type { Step } from '../../lib/progress.js';
 
-export const LIVE_TOOLS = ['grub-mkrescue', 'xorriso', 'mformat', 'mksquashfs'];
+export const LIVE_TOOLS = ['grub-mkrescue', 'xorriso', 'mformat'];
 
 /** Hard-link (same filesystem, no copy) every file of version folder `from` into `to`. */
 async function linkVersion(from: string, to: string): Promise<void> {
@@ -54,22 +51,18 @@ export const live: Step<BuildContext> = {
     if (unserved.length) report.note(`inventory nodes use images not on the medium (they get an error script until a replica has them): ${unserved.join(', ')}; add --bundle NAME`);
     await writeFile(join(bundle, 'cluster.yaml'), inv.text);
 
-    const layerDir = join(ctx.staging, 'live-layer');
-    const layer = await makeLiveLayer({
-      dir: layerDir,
-      appRoot: projectRoot(),
-      nodeBinary: process.execPath,
-      ipxeDir: opts.ipxeDir ?? '/usr/lib/ipxe',
-      overlay: join(ctx.opts.overlaysDir, 'live', 'rootfs'),
-      view: imageView(ctx),
-    });
-    if (layer.ipxeMissing.length) report.note(`no ${layer.ipxeMissing.join(', ')} on this host (apt-get install ipxe): firmware that is not iPXE yet cannot boot from the live node`);
-    await ROOT_FORMATS.squashfs.build(layerDir, join(bundle, 'live.squashfs'), { log: ctx.log, signal: ctx.signal });
+    if (!ctx.artifacts.service) throw new Error('--live needs the service step before it (the live node boots with service.squashfs)');
     const files = await writeSums(bundle);
-    report.detail(`live layer: diskless with ${layer.packages} packages and node ${process.version}; ${files} files checksummed`);
+    report.detail(`${files} files checksummed in SHA256SUMS`);
 
     const cmdline = (e: { address: string; prefix: number }) =>
-      [ctx.template.kernel.cmdline, `diskless.live=${e.address}/${e.prefix}`, `diskless.image=${ctx.name}/${ctx.version}`, `diskless.name=${inv.cluster}-live`].join(' ');
+      [
+        ctx.template.kernel.cmdline,
+        `diskless.live=${e.address}/${e.prefix}`,
+        `diskless.image=${ctx.name}/${ctx.version}`,
+        `diskless.layers=${ctx.artifacts.service}`,
+        `diskless.name=${inv.cluster}-live`,
+      ].join(' ');
     const grubTemplate = join(ctx.opts.templatesDir, 'boot', 'live.grub.cfg.mustache');
     const grubFile = existsSync(grubTemplate) ? grubTemplate : join(projectRoot(), 'templates', 'boot', 'live.grub.cfg.mustache');
     await mkdir(join(iso, 'boot', 'grub'), { recursive: true });

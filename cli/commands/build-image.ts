@@ -16,6 +16,7 @@ export interface BuildImageArgs {
   templates?: string;
   overlays?: string;
   keep: number;
+  service: boolean;
   live: boolean;
   inventory?: string;
   bundle?: string[];
@@ -41,6 +42,7 @@ export function builder(y: Argv, verb = '$0 build-image'): Argv<BuildImageArgs> 
     .option('templates', { type: 'string', describe: 'templates folder (default: the one shipped with diskless)' })
     .option('overlays', { type: 'string', describe: 'overlays folder (default: the one shipped with diskless)' })
     .option('keep', { type: 'number', default: 3, describe: 'how many versions to keep per image (current is never removed); 0 keeps all' })
+    .option('service', { type: 'boolean', default: false, describe: 'also make service.squashfs: diskless itself as a layer, so nodes listed under servers: in the inventory run a replica of the boot service (implied by --live)' })
     .option('live', { type: 'boolean', default: false, describe: 'also make OUT/<name>/<version>/live.iso: a BIOS+UEFI CD/USB medium that boots this image from RAM and serves --inventory (start a cluster with no node running)' })
     .option('inventory', { alias: 'i', type: 'string', describe: 'with --live: the cluster.yaml the live node serves; its boot menu has one entry per servers: address' })
     .option('bundle', { type: 'string', array: true, describe: 'with --live: more images from OUT (their current versions) to put on the medium, e.g. --bundle debian-bookworm-amd64-xen-dom0' })
@@ -58,7 +60,7 @@ export function builder(y: Argv, verb = '$0 build-image'): Argv<BuildImageArgs> 
     .example(`${verb} debian --live -i cluster.yaml`, 'also a live.iso that boots the first node and serves cluster.yaml from RAM')
     .example(`${verb} debian --no-cache`, 'fresh bootstrap, ignoring the cache')
     .epilog(
-      'Steps: bootstrap, customize, kernel, initrd, root-image, manifest, (live,) publish. Each prints its time.\n' +
+      'Steps: bootstrap, customize, kernel, initrd, root-image, (service,) manifest, (live,) publish. Each prints its time.\n' +
         'The new version becomes OUT/<name>/current only when every step has passed; a failed or\n' +
         'interrupted build leaves the previous current untouched. Needs root (mmdebstrap, mknod, chown).',
     ) as unknown as Argv<BuildImageArgs>;
@@ -102,6 +104,7 @@ export async function handler(argv: BuildImageArgs): Promise<void> {
         noCache: !argv.cache,
         variant: argv.variant,
         keep: argv.keep,
+        service: argv.service,
         live: argv.live ? { inventory: resolve(argv.inventory!), bundle: argv.bundle?.map(String) } : undefined,
       },
       { log, signal: ac.signal },

@@ -1,9 +1,11 @@
 // `diskless serve`: thin yargs module; the servers load lazily.
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { existsSync } from 'node:fs';
 
 export interface ServeArgs {
   inventory: string;
+  join?: string;
   images: string;
   address?: string;
   'http-port': number;
@@ -24,6 +26,7 @@ export interface ServeArgs {
 function builder(y: Argv): Argv<ServeArgs> {
   return y
     .option('inventory', { alias: 'i', type: 'string', demandOption: true, describe: 'cluster inventory (cluster.yaml): nodes by MAC with name, IP, image, role' })
+    .option('join', { type: 'string', describe: 'host[:port],... of running replicas: when --inventory does not exist yet, take it from the first that answers (then images come by the sync loop)' })
     .option('images', { type: 'string', default: './images', describe: 'images folder written by build-image (<name>/<version>/, <name>/current)' })
     .option('address', { type: 'string', describe: "this replica's IP: DHCP server identifier and next-server (default: the local address listed in the inventory's servers)" })
     .option('http-port', { type: 'number', default: 80, describe: 'HTTP: boot scripts /boot/<mac>.ipxe and .grub.cfg, images /images/<name>/<version>/<file>, /ipxe/<binary>, /status' })
@@ -42,6 +45,7 @@ function builder(y: Argv): Argv<ServeArgs> {
     .example('$0 serve -i cluster.yaml --images ./images', 'serve the cluster from this node (DHCP 67, TFTP 69, HTTP 80)')
     .example('$0 serve -i cluster.yaml --proxy-dhcp --http-port 8080', 'PXE only, next to an existing DHCP server')
     .example('$0 serve -i cluster.yaml --log-format json | jq .', 'boot events as JSON lines')
+    .example('$0 serve -i /var/lib/diskless/cluster.yaml --images /var/lib/diskless/images --join 10.77.0.1', 'a new replica: inventory and images from a running one')
     .epilog(
       'Run the same command on every replica: all read the same inventory and give the same answers.\n' +
         'The inventory is reloaded on SIGHUP and when the file changes; a reload that fails validation\n' +
@@ -59,6 +63,13 @@ async function handler(argv: ServeArgs): Promise<void> {
     if (!Number.isInteger(argv[p]) || argv[p] < 0 || argv[p] > 65535) throw new Error(`--${p} ${argv[p]}: give a port number from 0 to 65535`);
   }
   const events = new EventLog({ format: argv['log-format'] });
+  if (argv.join !== undefined && !existsSync(resolve(argv.inventory))) {
+    const { joinCluster } = await import('../../pxe/replica/join.js');
+    const peers = argv.join.split(',').map((p) => p.trim()).filter(Boolean);
+    if (peers.length === 0) throw new Error('--join: give the replicas to join as host[:port],...');
+    const { inventory, from } = await joinCluster({ peers, inventoryFile: resolve(argv.inventory), log: events.logger(argv.verbose) });
+    events.emit({ kind: 'service', message: `joined cluster ${inventory.cluster} (inventory version ${inventory.version}) from ${from}; images follow by sync` });
+  }
   const svc = await startService(
     {
       inventoryFile: resolve(argv.inventory),

@@ -67,6 +67,8 @@ export interface Outcome {
   line: string;
   /** The client is not in the inventory and there is no pool: the server rate-limits these lines. */
   unknownMac?: boolean;
+  /** Routine silence (another replica answers first): no boot event, only a debug line. */
+  quiet?: boolean;
 }
 
 interface Ctx {
@@ -117,7 +119,7 @@ export function decide(req: Incoming, inv: Inventory, leases: LeaseTable, now: n
       // Replicas split the first answer to reserved nodes by MAC, so a storm costs each a
       // share; a client that retries (same xid again, or secs grown) gets every replica.
       if (node && cfg.answersFirst && !req.retransmit && msg.secs < SECONDARY_AFTER_SECS && !cfg.answersFirst(mac)) {
-        return ignore('another replica answers this node first; this one answers if it retries');
+        return ignore('another replica answers this node first; this one answers if it retries', { quiet: true });
       }
       return discover(c);
     case MsgType.REQUEST:

@@ -168,7 +168,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     }
     say(outcome);
     try {
-      opts.onEvent?.(outcome.event);
+      if (!outcome.quiet) opts.onEvent?.(outcome.event);
     } catch (err) {
       log.warn(`dhcp: event handler failed: ${(err as Error).message}`);
     }

@@ -126,7 +126,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }
     try {
       const inv = opts.inventory();
-      return text(200, await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: opts.servers() }), type);
+      return text(200, await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: opts.servers(), replica: inv.servers.includes(node.ip) }), type);
     } catch (err) {
       return fail((err as Error).message);
     }

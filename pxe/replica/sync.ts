@@ -49,21 +49,40 @@ async function get(url: string, timeoutMs: number): Promise<Response> {
   return res;
 }
 
-/** Download `url` to `file`, returning its size and sha256. */
+/**
+ * Download `url` to `file`, returning its size and sha256. `timeoutMs` bounds silence,
+ * not the whole transfer: a large image on a slow link takes as long as it takes, but a
+ * peer that stops sending for `timeoutMs` is given up.
+ */
 async function download(url: string, file: string, timeoutMs: number): Promise<{ size: number; sha256: string }> {
-  const res = await get(url, timeoutMs);
-  if (!res.body) throw new Error(`GET ${url}: no body`);
-  const h = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      h.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream), tap, createWriteStream(file, { mode: 0o644 }));
-  return { size, sha256: h.digest('hex') };
+  const ac = new AbortController();
+  let timer = setTimeout(() => ac.abort(new Error(`GET ${url}: no answer in ${timeoutMs} ms`)), timeoutMs);
+  const quiet = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => ac.abort(new Error(`GET ${url}: no data for ${timeoutMs} ms`)), timeoutMs);
+  };
+  try {
+    const res = await fetch(url, { signal: ac.signal });
+    if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+    if (!res.body) throw new Error(`GET ${url}: no body`);
+    const h = createHash('sha256');
+    let size = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        quiet();
+        h.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream), tap, createWriteStream(file, { mode: 0o644 }), { signal: ac.signal });
+    return { size, sha256: h.digest('hex') };
+  } catch (err) {
+    // An abort surfaces as a bare AbortError; say which timeout fired.
+    throw ac.signal.aborted && ac.signal.reason instanceof Error ? ac.signal.reason : err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Pull one image version from `peer`; throws (leaving nothing behind) on any mismatch. */

@@ -4,7 +4,7 @@
 // test makes. The same file also boots as a USB stick under UEFI (OVMF).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,14 +27,22 @@ const skip =
 const inventory = `cluster: spark
 network:
   subnet: 10.79.0.0/24
-servers: [10.79.0.1]
+servers: [10.79.0.1, 10.79.0.2]
 defaults:
   image: debian-bookworm-amd64
 nodes:
-  - { name: spark01, mac: "52:54:00:79:00:01", ip: 10.79.0.11 }
+  - { name: first, mac: "52:54:00:79:00:f0", ip: 10.79.0.1 }
+  - { name: spark02, mac: "52:54:00:79:00:02", ip: 10.79.0.2 }
 `;
 const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+)\n/;
 const LIVE_MAC = '52:54:00:79:00:f0';
+
+/** Stop these QEMU machines (by PID) and wait until they are gone, so their taps are free. */
+async function powerOff(vms: ChildProcess[]): Promise<void> {
+  const running = vms.filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of running) if (c.pid) process.kill(c.pid, 'SIGTERM');
+  await Promise.all(running.map((c) => new Promise((r) => c.once('exit', r))));
+}
 
 if (skip) {
   test('live medium', () => console.log(`SKIP: live medium: ${skip}`));
@@ -69,44 +77,61 @@ if (skip) {
     assert.match(report, /El Torito boot img :\s+1\s+BIOS\s+y/, 'BIOS El Torito entry');
     assert.match(report, /El Torito boot img :\s+2\s+UEFI\s+y/, 'UEFI El Torito entry');
     const ls = spawnSync('xorriso', ['-indev', iso, '-find', '/diskless', '-type', 'f'], { encoding: 'utf8' }).stdout;
-    for (const f of ['SHA256SUMS', 'cluster.yaml', 'live.squashfs', `images/debian-bookworm-amd64/${version}/root.squashfs`, `images/debian-bookworm-amd64/${version}/vmlinuz`]) {
+    for (const f of ['SHA256SUMS', 'cluster.yaml', ...['root.squashfs', 'service.squashfs', 'vmlinuz', 'initrd.img', 'manifest.json'].map((a) => `images/debian-bookworm-amd64/${version}/${a}`)]) {
       assert.ok(ls.includes(`/diskless/${f}'`), `${f} on the medium`);
     }
     spawnSync('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/boot/grub/grub.cfg', join(work, 'grub.cfg')]);
     const grub = readFileSync(join(work, 'grub.cfg'), 'utf8');
-    assert.match(grub, new RegExp(`diskless\\.live=10\\.79\\.0\\.1/24 diskless\\.image=debian-bookworm-amd64/${version}`));
+    assert.match(grub, new RegExp(`diskless\\.live=10\\.79\\.0\\.1/24 diskless\\.image=debian-bookworm-amd64/${version} diskless\\.layers=service\\.squashfs`));
+    assert.match(grub, /serve cluster spark as 10\.79\.0\.2/, 'one menu entry per replica address');
     const manifest = JSON.parse(readFileSync(join(images, 'debian-bookworm-amd64', version, 'manifest.json'), 'utf8'));
     assert.not.ok(Object.values(manifest.artifacts).some((a) => (a as { file: string }).file === 'live.iso'), 'replicas do not pull the medium');
     assert.ok(readdirSync(join(images, 'debian-bookworm-amd64', version)).includes('live.iso.sha256'));
   });
 
-  test('spark plug: a machine boots the CD (BIOS), serves the cluster from RAM, and a second machine PXE-boots from it', async () => {
+  test('spark plug: a machine boots the CD (BIOS) and serves from RAM; a replica node PXE-boots from it and joins; the first machine then reboots from the network', async () => {
     const started = Date.now();
-    const liveVm = startFromMedium(ns, { tap: 'tap0', mac: LIVE_MAC, image: iso, media: 'cdrom' });
-    const live = watchOutput(liveVm);
-    await live.waitFor(/diskless: live: medium copied and verified/, 300_000, 'the live node to copy the medium into RAM');
-    await live.waitFor(/serving cluster spark as 10\.79\.0\.1/, 300_000, 'the live node to serve');
-    const servingAt = Date.now();
-    // The live node answers on the network like any replica.
-    const status = ns.exec(['curl', '-sf', '--max-time', '10', 'http://10.79.0.1/status']);
-    assert.match(status.stdout, 'debian-bookworm-amd64', `status lists the bundled image: ${status.stdout}`);
-    const up0 = NODE_UP.exec(live.log());
-    if (up0) assert.is(up0[2], '10.79.0.1/24', 'the live node has the replica address');
+    const vms: ChildProcess[] = [];
+    try {
+      let liveVm = startFromMedium(ns, { tap: 'tap0', mac: LIVE_MAC, image: iso, media: 'cdrom' });
+      vms.push(liveVm);
+      let live = watchOutput(liveVm);
+      await live.waitFor(/diskless: live: medium copied and verified/, 300_000, 'the live node to copy the medium into RAM');
+      await live.waitFor(/serving cluster spark as 10\.79\.0\.1/, 300_000, 'the live node to serve');
+      const servingAt = Date.now();
+      const status = ns.exec(['curl', '-sf', '--max-time', '10', 'http://10.79.0.1/status']);
+      assert.match(status.stdout, 'debian-bookworm-amd64', `status lists the bundled image: ${status.stdout}`);
 
-    const nodeVm = startNode(ns, { tap: 'tap1', mac: '52:54:00:79:00:01', nic: 'e1000' });
-    const node = watchOutput(nodeVm);
-    const up = await node.waitFor(NODE_UP, 300_000, 'spark01 to PXE-boot from the live node');
-    assert.is(up[1], 'spark01');
-    assert.is(up[2], '10.79.0.11/24');
-    assert.is(up[3], 'debian-bookworm-amd64');
-    assert.is(up[4], version);
-    assert.is(up[5], 'overlay');
-    assert.is(up[6], 'squashfs,ro');
-    assert.match(live.log(), /dhcp.*spark01|spark01.*dhcp/i, 'the live node logged the DHCP exchange with spark01');
-    console.log(`live: serving ${((servingAt - started) / 1000).toFixed(1)} s after power-on (BIOS, CD); spark01 up ${((Date.now() - servingAt) / 1000).toFixed(1)} s later`);
-    // Power both off: the next test boots another live node with the same address.
-    for (const c of [liveVm, nodeVm]) if (c.pid) process.kill(c.pid, 'SIGTERM');
-    await Promise.all([liveVm, nodeVm].map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+      // spark02 is listed under servers: it PXE-boots from the live node with the service
+      // layer, joins (inventory from the live node) and pulls the image, verified.
+      const replicaVm = startNode(ns, { tap: 'tap1', mac: '52:54:00:79:00:02', nic: 'e1000', memMb: 1536 });
+      vms.push(replicaVm);
+      const replica = watchOutput(replicaVm);
+      const up = await replica.waitFor(NODE_UP, 300_000, 'spark02 to PXE-boot from the live node');
+      assert.equal([up[1], up[2], up[3], up[4], up[5]], ['spark02', '10.79.0.2/24', 'debian-bookworm-amd64', version, 'overlay']);
+      assert.match(replica.log(), 'diskless: layer service.squashfs mounted above the root');
+      await replica.waitFor(/joined cluster spark \(inventory version 0\) from 10\.79\.0\.1/, 120_000, 'spark02 to join');
+      await replica.waitFor(/serving cluster spark as 10\.79\.0\.2/, 120_000, 'spark02 to serve');
+      await replica.waitFor(new RegExp(`image debian-bookworm-amd64/${version} pulled from 10\\.79\\.0\\.1, every artifact verified`), 300_000, 'spark02 to pull the image');
+      const replicaAt = Date.now();
+
+      // The first machine is switched off and boots again, from the network this time: from spark02.
+      process.kill(liveVm.pid!, 'SIGTERM');
+      await new Promise((r) => (liveVm.exitCode === null && liveVm.signalCode === null ? liveVm.once('exit', r) : r(undefined)));
+      liveVm = startNode(ns, { tap: 'tap0', mac: LIVE_MAC, nic: 'e1000', memMb: 1536 });
+      vms.push(liveVm);
+      live = watchOutput(liveVm);
+      const again = await live.waitFor(NODE_UP, 300_000, 'the first machine to boot from the network');
+      assert.equal([again[1], again[2], again[5], again[6]], ['first', '10.79.0.1/24', 'overlay', 'squashfs,ro']);
+      await live.waitFor(/serving cluster spark as 10\.79\.0\.1/, 120_000, 'the first machine to serve again, now as a network-booted replica');
+      assert.match(replica.log(), /first 52:54:00:79:00:f0 dhcp ack 10\.79\.0\.1/, 'spark02 gave the first machine its address');
+      console.log(
+        `live: serving ${((servingAt - started) / 1000).toFixed(1)} s after power-on (BIOS, CD); replica spark02 up and holding the image ` +
+          `${((replicaAt - servingAt) / 1000).toFixed(1)} s later; the first machine back from the network in ${((Date.now() - replicaAt) / 1000).toFixed(1)} s`,
+      );
+    } finally {
+      await powerOff(vms); // the next test boots another live node on the same tap and address
+    }
   });
 
   test('the same file written to a USB stick boots under UEFI (OVMF) and serves', async () => {
@@ -115,14 +140,19 @@ if (skip) {
     const vars = join(work, 'OVMF_VARS.fd');
     copyFileSync(OVMF_VARS, vars);
     const started = Date.now();
-    const live = watchOutput(startFromMedium(ns, { tap: 'tap0', mac: LIVE_MAC, image: iso, media: 'usb', uefiVars: vars }));
-    const found = await live.waitFor(/diskless: live: copying the medium \((\S+)\) into RAM/, 400_000, 'the initrd to find the USB stick');
-    assert.match(found[1]!, /^\/dev\/sd/, 'found as a USB disk, not a CD');
-    await live.waitFor(/diskless: live: medium copied and verified/, 300_000, 'the copy into RAM');
-    await live.waitFor(/serving cluster spark as 10\.79\.0\.1/, 300_000, 'the live node to serve');
-    const status = ns.exec(['curl', '-sf', '--max-time', '10', 'http://10.79.0.1/status']);
-    assert.match(status.stdout, 'debian-bookworm-amd64');
-    console.log(`live: serving ${((Date.now() - started) / 1000).toFixed(1)} s after power-on (UEFI, USB stick)`);
+    const vm = startFromMedium(ns, { tap: 'tap0', mac: LIVE_MAC, image: iso, media: 'usb', uefiVars: vars });
+    const live = watchOutput(vm);
+    try {
+      const found = await live.waitFor(/diskless: live: copying the medium \((\S+)\) into RAM/, 400_000, 'the initrd to find the USB stick');
+      assert.match(found[1]!, /^\/dev\/sd/, 'found as a USB disk, not a CD');
+      await live.waitFor(/diskless: live: medium copied and verified/, 300_000, 'the copy into RAM');
+      await live.waitFor(/serving cluster spark as 10\.79\.0\.1/, 300_000, 'the live node to serve');
+      const status = ns.exec(['curl', '-sf', '--max-time', '10', 'http://10.79.0.1/status']);
+      assert.match(status.stdout, 'debian-bookworm-amd64');
+      console.log(`live: serving ${((Date.now() - started) / 1000).toFixed(1)} s after power-on (UEFI, USB stick)`);
+    } finally {
+      await powerOff([vm]);
+    }
   });
 }
 

@@ -44,6 +44,21 @@ test('linux iPXE script: kernel + initrd from each replica in turn, identity on 
   assert.match(script, /:failed\n.*\nsleep 10\ngoto replica0/);
 });
 
+test('a node listed under servers: boots with the image\'s service layer; other nodes, or an image without one, do not', async () => {
+  const img = makeImages();
+  const image = await new ImageStore(img.root).resolve('debian-bookworm-amd64');
+  const node = inv.byName.get('node01')!;
+  const withLayer = { ...image, manifest: { ...image.manifest, artifacts: { ...image.manifest.artifacts, service: { file: 'service.squashfs', size: 1, sha256: '0'.repeat(64) } } } };
+  assert.match(kernelCmdline({ node, cluster: 'lab', image: withLayer, servers, replica: true }), / diskless\.layers=service\.squashfs/);
+  assert.not.match(kernelCmdline({ node, cluster: 'lab', image: withLayer, servers, replica: false }), /diskless\.layers/);
+  assert.not.match(kernelCmdline({ node, cluster: 'lab', image, servers, replica: true }), /diskless\.layers/, 'no layer to give');
+  // A replica never fetches from itself: nothing answers at its address while it boots.
+  const self = [`${node.ip}:8080`, ...servers];
+  const script = await renderBootScript(tpl, 'ipxe', { node, cluster: 'lab', image: withLayer, servers: self, replica: true });
+  assert.not.ok(script.includes(`http://${node.ip}:8080/`), script);
+  assert.match(kernelCmdline({ node, cluster: 'lab', image, servers: self }), `diskless.servers=${replicaOrder(node.mac, servers).join(',')}`);
+});
+
 test('xen-dom0 script: hypervisor, then dom0 kernel and initrd as modules', async () => {
   const img = makeImages({ xen: true });
   const image = await new ImageStore(img.root).resolve('debian-bookworm-amd64');

@@ -4,6 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startHttpServer, type HttpServer } from '../../pxe/http/server.js';
 import { ImageStore } from '../../pxe/images.js';
@@ -55,6 +57,50 @@ test('an image built on one replica appears, verified, on another, and becomes i
     assert.equal(again.pulled, []);
   } finally {
     await srv.close();
+  }
+});
+
+/** A replica on a slow link: every file trickles out in 64 KiB pieces `gapMs` apart; `stallAfter` bytes, then silence. */
+async function slowReplica(imagesRoot: string, o: { gapMs: number; stallAfter?: number }): Promise<{ peer: string; close(): Promise<void> }> {
+  const srv = http.createServer(async (req, res) => {
+    if (req.url === '/status') return res.end(JSON.stringify({ inventory: { version: 0, hash: parseInventory(sample, 'x').hash }, images: await heldImages(imagesRoot) }));
+    const m = /^\/images\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(req.url ?? '');
+    if (!m) return res.writeHead(404).end();
+    const data = readFileSync(join(imagesRoot, m[1]!, m[2]!, m[3]!));
+    res.writeHead(200, { 'content-length': data.length });
+    for (let off = 0; off < data.length; off += 65536) {
+      if (o.stallAfter !== undefined && off >= o.stallAfter) return; // the peer goes silent, connection open
+      res.write(data.subarray(off, off + 65536));
+      await new Promise((r) => setTimeout(r, o.gapMs));
+    }
+    res.end();
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { peer: `127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => new Promise((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
+}
+
+test('a slow link: a pull longer than the timeout succeeds while data flows; a peer gone silent is given up, leaving nothing', async () => {
+  const a = makeImages({ rootBytes: 1_500_000 });
+  const slow = await slowReplica(a.root, { gapMs: 60 });
+  try {
+    const b = localSide();
+    const started = Date.now();
+    const r = await syncOnce({ peers: [slow.peer], imagesDir: b.images, inventoryFile: b.file, inventory: b.inv, log: memoryLogger(), timeoutMs: 400 });
+    assert.ok(Date.now() - started > 1000, 'the pull took longer than the 400 ms timeout');
+    assert.equal(r.pulled, [`${a.name}/${a.version}`]);
+  } finally {
+    await slow.close();
+  }
+  const stalled = await slowReplica(a.root, { gapMs: 10, stallAfter: 300_000 });
+  try {
+    const b = localSide();
+    const log = memoryLogger();
+    const r = await syncOnce({ peers: [stalled.peer], imagesDir: b.images, inventoryFile: b.file, inventory: b.inv, log, timeoutMs: 400 });
+    assert.equal(r.pulled, []);
+    assert.ok(log.lines.some((l) => /not taken: .*no data for 400 ms/.test(l)), log.lines.join('\n'));
+    assert.equal(existsSync(join(b.images, a.name)) ? readdirSync(join(b.images, a.name)).filter((n) => n !== '.lock') : [], [], 'nothing left behind');
+  } finally {
+    await stalled.close();
   }
 });
 

@@ -1,8 +1,9 @@
-// The live layer: what a node booted from the live medium has on top of the image's
-// own root. It is diskless itself (this build's dist/, its run-time node_modules, the
-// node binary that runs it), Debian's iPXE binaries for firmware that is not iPXE yet,
-// and the systemd unit that starts `diskless serve` on the bundled inventory and images.
-// Laid into a folder that becomes live.squashfs, the upper lower layer at boot.
+// The service layer: what a node that serves the cluster (booted from the live medium,
+// or a replica listed under servers:) has on top of the image's own root. It is
+// diskless itself (this build's dist/, its run-time node_modules, the node binary that
+// runs it), Debian's iPXE binaries for firmware that is not iPXE yet, and the systemd
+// unit that starts `diskless serve`. Laid into a folder that becomes service.squashfs,
+// the top read-only layer at boot.
 import { chmod, copyFile, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -21,7 +22,7 @@ export interface LayerInputs {
   nodeBinary: string;
   /** Host folder with the iPXE binaries. */
   ipxeDir: string;
-  /** overlays/live/rootfs. */
+  /** overlays/service/rootfs. */
   overlay: string;
   view: object;
 }
@@ -31,9 +32,9 @@ export interface LayerResult {
   ipxeMissing: string[];
 }
 
-export async function makeLiveLayer(o: LayerInputs): Promise<LayerResult> {
+export async function makeServiceLayer(o: LayerInputs): Promise<LayerResult> {
   const cli = join(o.appRoot, 'dist', 'cli', 'diskless.js');
-  if (!existsSync(cli)) throw new Error(`--live copies the compiled diskless into the medium, but ${cli} is missing: run npm run build in ${o.appRoot}`);
+  if (!existsSync(cli)) throw new Error(`the service layer carries the compiled diskless, but ${cli} is missing: run npm run build in ${o.appRoot}`);
   const lib = join(o.dir, 'usr/lib/diskless');
   const app = join(lib, 'app');
   await mkdir(app, { recursive: true });
@@ -55,6 +56,6 @@ export async function makeLiveLayer(o: LayerInputs): Promise<LayerResult> {
   const ipxeMissing = IPXE_FILES.filter((f) => !have.includes(f));
   for (const f of IPXE_FILES.filter((f) => have.includes(f))) await copyFile(join(o.ipxeDir, f), join(ipxe, f));
   await applyOverlay(o.overlay, o.dir, o.view);
-  await writeFile(join(lib, 'live-layer'), 'This folder comes from the live layer (live.squashfs) of a diskless live medium.\n');
+  await writeFile(join(lib, 'live-layer'), 'This folder comes from the diskless service layer (service.squashfs).\n');
   return { packages: packages.length, ipxeMissing };
 }

@@ -1,0 +1,34 @@
+// service: the service layer (service.squashfs), an artifact beside the root image.
+// Nodes listed under servers: get it on top of the root and run their replica of the
+// boot service; the live medium boots with it too. Built with --service or --live.
+import { join } from 'node:path';
+import { projectRoot } from '../../lib/paths.js';
+import { ROOT_FORMATS } from '../../rootfs/formats.js';
+import { makeServiceLayer } from '../live/service-layer.js';
+import { imageView } from './customize.js';
+import type { BuildContext } from '../context.js';
+import type { Step } from '../../lib/progress.js';
+
+export const SERVICE_LAYER_FILE = 'service.squashfs';
+
+export const service: Step<BuildContext> = {
+  name: 'service',
+  describe: 'make the service layer: diskless itself, to run a replica of the boot service',
+  async run(ctx, report) {
+    if (ctx.artifacts.xen) throw new Error('the service layer runs on a plain Linux node; build it without --variant');
+    const dir = join(ctx.staging, 'service-layer');
+    const layer = await makeServiceLayer({
+      dir,
+      appRoot: projectRoot(),
+      nodeBinary: process.execPath,
+      ipxeDir: ctx.opts.ipxeDir ?? '/usr/lib/ipxe',
+      overlay: join(ctx.opts.overlaysDir, 'service', 'rootfs'),
+      view: imageView(ctx),
+    });
+    if (layer.ipxeMissing.length) report.note(`no ${layer.ipxeMissing.join(', ')} on this host (apt-get install ipxe): firmware that is not iPXE yet cannot boot from these replicas`);
+    const out = join(ctx.outDir, SERVICE_LAYER_FILE);
+    await ROOT_FORMATS.squashfs.build(dir, out, { log: ctx.log, signal: ctx.signal });
+    ctx.artifacts.service = SERVICE_LAYER_FILE;
+    report.note(`${SERVICE_LAYER_FILE}: diskless with ${layer.packages} packages, node ${process.version}; ${await ROOT_FORMATS.squashfs.verify(out, { log: ctx.log })}`);
+  },
+};
