@@ -1,5 +1,6 @@
 // TFTP throughput: the same real client and the same file against our server,
-// tftpd-hpa, and atftpd (windowsize), across a veth pair between two namespaces.
+// tftpd-hpa, and atftpd (windowsize), across a veth pair between two namespaces; for
+// 512-octet lock-step also against bench/tftp-floor-server.ts, the least Node can do per block.
 //   node --import tsx/esm bench/tftp.ts [sizeMB] [--runs=3] [--cases=busybox/512,atftp/1468/8] [--no-pin] [--no-save] [--cpu-prof=DIR]
 // Each case runs `runs` rounds; in every round each server fetches once, in an order
 // that rotates between rounds, so drift in the machine spreads over all servers. The
@@ -31,7 +32,7 @@ const pinned = !args.includes('--no-pin') && availableParallelism() >= 2;
 const serverCpu = pinned ? ['taskset', '-c', '0'] : [];
 const clientCpu = pinned ? ['taskset', '-c', '1'] : [];
 const SERVER_IP = '10.77.9.1';
-const PORTS = { ours: 69, 'tftpd-hpa': 6969, atftpd: 7070 } as const; // uint16
+const PORTS = { ours: 69, 'tftpd-hpa': 6969, atftpd: 7070, 'node-floor': 7171 } as const; // uint16
 type ServerName = keyof typeof PORTS;
 
 const why = netnsAvailable();
@@ -67,7 +68,8 @@ const busybox = (b: number): Case => ({
   blksize: b,
   windowsize: 1,
   argv: (port, out) => ['busybox', 'tftp', '-g', '-b', String(b), '-r', 'bench.bin', '-l', out, SERVER_IP, String(port)],
-  servers: ['ours', 'tftpd-hpa'],
+  // The floor sender only speaks 512-octet lock-step (no options).
+  servers: b === 512 ? ['ours', 'tftpd-hpa', 'node-floor'] : ['ours', 'tftpd-hpa'],
 });
 const atftp = (b: number, w: number): Case => ({
   key: `atftp/${b}/${w}`,
@@ -106,7 +108,8 @@ try {
   if (atftpd) {
     link.server.spawn([...serverCpu, atftpd, '--daemon', '--no-fork', '--port', String(PORTS.atftpd), '--bind-address', SERVER_IP, '--user', 'nobody', '--group', 'nogroup', '--logfile', '/dev/null', root]);
   }
-  await new Promise((r) => setTimeout(r, 1000));
+  link.server.spawn([...serverCpu, process.execPath, '--import', 'tsx/esm', join(import.meta.dirname, 'tftp-floor-server.ts'), SERVER_IP, String(PORTS['node-floor']), join(root, 'bench.bin')], { cwd: join(import.meta.dirname, '..') });
+  await new Promise((r) => setTimeout(r, 1500));
   for (const c of cases) {
     const servers = c.servers.filter((s) => s !== 'atftpd' || atftpd);
     for (let round = 0; round < RUNS; round++) {
@@ -137,8 +140,8 @@ const median = (xs: number[]) => {
 const fmt = (n: number | null | undefined) => (n == null ? '—' : n.toFixed(1));
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? a / b : null);
 const lines = [
-  '| client | blksize | windowsize | runs | ours MB/s (best) | tftpd-hpa MB/s (best) | ours/tftpd-hpa | atftpd MB/s (best) | ours/atftpd |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| client | blksize | windowsize | runs | ours MB/s (best) | tftpd-hpa MB/s (best) | ours/tftpd-hpa | atftpd MB/s (best) | ours/atftpd | Node floor MB/s | floor/tftpd-hpa |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 const summary = [];
 for (const c of cases) {
@@ -150,10 +153,16 @@ for (const c of cases) {
   const hpa = stat('tftpd-hpa');
   const at = stat('atftpd');
   const hasAt = c.servers.includes('atftpd');
-  summary.push({ client: c.client, blksize: c.blksize, windowsize: c.windowsize, runs: RUNS, ours, tftpdHpa: hpa, atftpd: hasAt ? at : undefined, ratioHpa: ratio(ours.median, hpa.median), ratioAtftpd: hasAt ? ratio(ours.median, at.median) : undefined });
+  const floor = stat('node-floor');
+  const hasFloor = c.servers.includes('node-floor');
+  summary.push({
+    client: c.client, blksize: c.blksize, windowsize: c.windowsize, runs: RUNS, ours, tftpdHpa: hpa,
+    atftpd: hasAt ? at : undefined, ratioHpa: ratio(ours.median, hpa.median), ratioAtftpd: hasAt ? ratio(ours.median, at.median) : undefined,
+    nodeFloor: hasFloor ? floor : undefined, floorRatioHpa: hasFloor ? ratio(floor.median, hpa.median) : undefined,
+  });
   const cell = (s: { median: number | null; best: number | null }) => `${fmt(s.median)} (${fmt(s.best)})`;
   lines.push(
-    `| ${c.client} | ${c.blksize} | ${c.windowsize} | ${RUNS} | ${cell(ours)} | ${cell(hpa)} | ${fmt(ratio(ours.median, hpa.median))}x | ${hasAt ? cell(at) : 'n/a'} | ${hasAt ? `${fmt(ratio(ours.median, at.median))}x` : 'n/a'} |`,
+    `| ${c.client} | ${c.blksize} | ${c.windowsize} | ${RUNS} | ${cell(ours)} | ${cell(hpa)} | ${fmt(ratio(ours.median, hpa.median))}x | ${hasAt ? cell(at) : 'n/a'} | ${hasAt ? `${fmt(ratio(ours.median, at.median))}x` : 'n/a'} | ${hasFloor ? cell(floor) : 'n/a'} | ${hasFloor ? `${fmt(ratio(floor.median, hpa.median))}x` : 'n/a'} |`,
   );
 }
 console.log(`TFTP throughput, ${SIZE / 1024 / 1024} MiB file over veth between namespaces (median of ${RUNS} interleaved runs, best in brackets; ${pinned ? 'servers on CPU 0, clients on CPU 1' : 'not pinned'})\n`);
