@@ -4,7 +4,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { basename, dirname } from 'node:path';
-import { loadInventory, type Inventory } from './inventory.js';
+import { loadInventory, type Inventory, type InventoryNode } from './inventory.js';
 import { ImageStore } from './images.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
@@ -13,9 +13,9 @@ import { renderBootScript } from './bootscript.js';
 import { route } from './http/routes.js';
 import type { EventLog } from './events.js';
 import { run } from '../lib/run.js';
-import { heldImages } from './replica/images.js';
+import { heldImages, type HeldImage } from './replica/images.js';
 import { syncOnce } from './replica/sync.js';
-import { firstResponder, liveReplicas, ownerOf } from './replica/pool.js';
+import { firstResponder, heldRefs, holdersOf, liveReplicas, ownerOf } from './replica/pool.js';
 
 export interface ServiceOptions {
   inventoryFile: string;
@@ -89,8 +89,18 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   const lastSeen = new Map<string, number>();
   const deadAfterMs = (opts.deadAfter ?? 90) * 1000;
   const live = () => liveReplicas(address, inv.servers, lastSeen, startedAt, Date.now(), deadAfterMs);
-  // Boot scripts list the live replicas only: a node does not wait on one that is gone.
-  const bootServers = () => live().map(withPort);
+  // What each replica holds ("name/version", and "name" for a current one): ours from the
+  // images folder, the others' from their /status answers to our heartbeats.
+  let heldHere = heldRefs(await heldImages(opts.imagesDir));
+  const refreshHeld = async () => {
+    heldHere = heldRefs(await heldImages(opts.imagesDir));
+  };
+  const peerHeld = new Map<string, Set<string>>();
+  // Boot scripts list the live replicas that hold the image: a node neither waits on a
+  // replica that is gone nor asks one that is still pulling the image.
+  const bootServers = (image: { name: string; version: string }) => holdersOf(`${image.name}/${image.version}`, address, live(), peerHeld).map(withPort);
+  // A replica without a node's image lets one that has it answer the node (if any does).
+  const canBoot = (node: InventoryNode) => heldHere.has(node.image) || !live().some((r) => r !== address && peerHeld.get(r)?.has(node.image));
   const onEvent = (e: Parameters<EventLog['emit']>[0]) => {
     if (!e.node && e.mac) e.node = inv.byMac.get(e.mac)?.name;
     if (!e.node && e.client) e.node = inv.nodes.find((n) => n.ip === e.client!.split(':')[0])?.name;
@@ -118,7 +128,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
         const node = inv.byMac.get(r.mac);
         if (!node) return undefined;
         const image = await images.resolve(node.image);
-        return Buffer.from(await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: bootServers(), replica: inv.servers.includes(node.ip) }));
+        return Buffer.from(await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: bootServers(image), replica: inv.servers.includes(node.ip) }));
       },
     });
   }
@@ -137,6 +147,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
       owns: inv.servers.length > 1 ? (n) => ownerOf(n, live()) === address : undefined,
       // And each reserved node has one first responder; the others answer its retries.
       answersFirst: inv.servers.length > 1 ? (mac) => firstResponder(mac, live()) === address : undefined,
+      canBoot: inv.servers.length > 1 ? canBoot : undefined,
     });
   }
 
@@ -175,6 +186,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
       const peers = servers().filter((s) => s.split(':')[0] !== address);
       const r = await syncOnce({ peers, imagesDir: opts.imagesDir, inventoryFile: opts.inventoryFile, inventory: () => inv, log });
       if (r.inventory === 'adopted') await reload('adopted from a replica');
+      if (r.pulled.length) await refreshHeld();
     } catch (err) {
       log.warn(`sync with the other replicas failed: ${(err as Error).message}`);
     } finally {
@@ -189,13 +201,19 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
       servers()
         .filter((s) => s.split(':')[0] !== address)
         .map(async (peer) => {
-          const ok = await fetch(`http://${peer}/status`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
-          if (ok) lastSeen.set(peer.split(':')[0]!, Date.now());
+          const st = await fetch(`http://${peer}/status`, { signal: AbortSignal.timeout(3000) })
+            .then((r) => (r.ok ? (r.json() as Promise<{ images?: HeldImage[] }>) : undefined))
+            .catch(() => undefined);
+          if (!st) return;
+          lastSeen.set(peer.split(':')[0]!, Date.now());
+          if (Array.isArray(st.images)) peerHeld.set(peer.split(':')[0]!, heldRefs(st.images));
         }),
     );
+    await refreshHeld().catch(() => undefined);
   };
   const beatTimer = inv.servers.length > 1 ? setInterval(() => void heartbeat(), Math.min(10_000, deadAfterMs / 3)) : undefined;
   beatTimer?.unref();
+  if (beatTimer) void heartbeat(); // at once: who is up, and what they hold
   if (opts.syncInterval) void sync();
 
   log.info(

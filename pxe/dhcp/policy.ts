@@ -30,6 +30,11 @@ export interface PolicyConfig extends Ports {
    * The others stay quiet on its first DISCOVER and answer once it has waited. Default: all are.
    */
   answersFirst?: (mac: string) => boolean;
+  /**
+   * With several replicas: can this one boot the node now (does it hold the node's image)?
+   * When not, it stays quiet and a replica that holds the image answers. Default: yes.
+   */
+  canBoot?: (node: InventoryNode) => boolean;
 }
 
 /** A DISCOVER whose `secs` is at least this comes from a client that has waited: every replica answers. */
@@ -118,6 +123,9 @@ export function decide(req: Incoming, inv: Inventory, leases: LeaseTable, now: n
     case MsgType.DISCOVER:
       // Replicas split the first answer to reserved nodes by MAC, so a storm costs each a
       // share; a client that retries (same xid again, or secs grown) gets every replica.
+      if (node && cfg.canBoot && !cfg.canBoot(node)) {
+        return ignore(`image ${node.image} is not on this replica yet; a replica that holds it answers`, { quiet: true });
+      }
       if (node && cfg.answersFirst && !req.retransmit && msg.secs < SECONDARY_AFTER_SECS && !cfg.answersFirst(mac)) {
         return ignore('another replica answers this node first; this one answers if it retries', { quiet: true });
       }

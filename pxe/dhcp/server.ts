@@ -36,6 +36,8 @@ export interface DhcpServerOptions {
   owns?: (n: number) => boolean;
   /** With several replicas: is this one a reserved node's first responder? (policy.ts) */
   answersFirst?: (mac: string) => boolean;
+  /** With several replicas: does this one hold the node's image? (policy.ts) */
+  canBoot?: PolicyConfig['canBoot'];
   /** Socket receive buffer to ask for, bytes (default 4 MiB): a boot storm arrives as one burst. */
   recvBufferBytes?: number;
   /** Delay before writing the lease file after a change (ms, default 250). */
@@ -90,6 +92,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     relayPort: opts.relayPort,
     owns: opts.owns,
     answersFirst: opts.answersFirst,
+    canBoot: opts.canBoot,
   };
 
   // The last DISCOVER xid per MAC, to tell a client's retry from its first try.

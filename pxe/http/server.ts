@@ -18,7 +18,8 @@ export interface HttpServerOptions {
   templatesDir: string;
   ipxeDir: string;
   /** host:port of every replica's HTTP service, for boot scripts. */
-  servers: () => string[];
+  /** host:port of the replicas to list in a boot script for this image. */
+  servers: (image: { name: string; version: string }) => string[];
   address?: string;
   port?: number;
   onEvent?: (e: BootEvent) => void;
@@ -126,7 +127,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }
     try {
       const inv = opts.inventory();
-      return text(200, await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: opts.servers(), replica: inv.servers.includes(node.ip) }), type);
+      return text(200, await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: opts.servers(image), replica: inv.servers.includes(node.ip) }), type);
     } catch (err) {
       return fail((err as Error).message);
     }

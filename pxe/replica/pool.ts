@@ -45,3 +45,23 @@ function highest(key: string, live: readonly string[]): string | undefined {
 export function liveReplicas(self: string, all: readonly string[], lastSeen: ReadonlyMap<string, number>, startedAt: number, now: number, deadAfterMs: number): string[] {
   return all.filter((r) => r === self || now - (lastSeen.get(r) ?? startedAt) < deadAfterMs);
 }
+
+/**
+ * The live replicas to list in a node's boot script for image `ref` ("name/version"):
+ * this one (it renders the script, so it holds the image), and every other live one
+ * that holds it by its last /status, or has not answered one yet. A replica still
+ * pulling the image is left out until it has it.
+ */
+export function holdersOf(ref: string, self: string, live: readonly string[], held: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  return live.filter((r) => r === self || (held.get(r)?.has(ref) ?? true));
+}
+
+/** "name/version" for every held version, and "name" for the ones that are current. */
+export function heldRefs(images: readonly { name: string; version: string; current: boolean }[]): Set<string> {
+  const refs = new Set<string>();
+  for (const i of images) {
+    refs.add(`${i.name}/${i.version}`);
+    if (i.current) refs.add(i.name);
+  }
+  return refs;
+}

@@ -181,7 +181,12 @@ export class Transfer {
     }
     const idle = this.phase === 'data' && this.sent === this.acked; // waiting on our own source, nothing in flight
     if (!idle) {
-      if (++this.tries > this.t.retries) return this.finish('error', `timed out after ${this.t.retries} retries`);
+      if (++this.tries > this.t.retries) {
+        // RFC 1350 §6: the final ACK may be lost for good; the client then has the whole file.
+        const last = this.t.blocks.lastBlock;
+        const finalAck = this.phase === 'data' && last !== undefined && this.sent >= last;
+        return this.finish('error', `timed out after ${this.t.retries} retries${finalAck ? ' waiting for the ACK of the last block (the client may have the whole file)' : ''}`);
+      }
       // Exponential backoff between resends.
       this.rto = Math.min(this.rto * 2, this.t.maxTimeoutMs);
       this.resend();

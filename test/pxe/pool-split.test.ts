@@ -9,7 +9,7 @@ import { Opt } from '../../pxe/dhcp/constants.js';
 import { getU8 } from '../../pxe/dhcp/options.js';
 import { parseInventory } from '../../pxe/inventory.js';
 import { formatIp4, parseIp4 } from '../../pxe/addr.js';
-import { firstResponder, liveReplicas, ownerOf } from '../../pxe/replica/pool.js';
+import { firstResponder, heldRefs, holdersOf, liveReplicas, ownerOf } from '../../pxe/replica/pool.js';
 import { request, T } from './dhcp/helpers.js';
 
 const REPLICAS = ['10.77.0.1', '10.77.0.2', '10.77.0.3'];
@@ -71,6 +71,18 @@ test('first responders: every reserved MAC has exactly one, shares are about eve
   }
   for (const r of REPLICAS) assert.ok((counts.get(r) ?? 0) > 150, `${r} answers ${counts.get(r)} of 600 first`);
   assert.is(movedOther, 0, 'nodes of live replicas keep their first responder');
+});
+
+test('boot scripts list the live replicas that hold the image: a peer still pulling it is left out, one not heard from yet is not', () => {
+  const held = new Map([
+    ['10.77.0.2', heldRefs([{ name: 'debian', version: 'v2', current: true }])],
+    ['10.77.0.3', heldRefs([{ name: 'debian', version: 'v1', current: true }])],
+  ]);
+  assert.equal(holdersOf('debian/v2', '10.77.0.1', REPLICAS, held), ['10.77.0.1', '10.77.0.2']);
+  assert.equal(holdersOf('debian/v1', '10.77.0.1', REPLICAS, held), ['10.77.0.1', '10.77.0.3']);
+  assert.equal(holdersOf('debian/v2', '10.77.0.1', REPLICAS, new Map()), REPLICAS, 'no /status yet: listed');
+  assert.equal(holdersOf('debian/v2', '10.77.0.1', ['10.77.0.1', '10.77.0.3'], held), ['10.77.0.1'], 'dead ones stay out');
+  assert.equal([...heldRefs([{ name: 'a', version: '1', current: false }, { name: 'a', version: '2', current: true }])].sort(), ['a', 'a/1', 'a/2']);
 });
 
 test('liveness: a replica is dropped only after deadAfter without an answer', () => {

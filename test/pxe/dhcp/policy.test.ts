@@ -368,6 +368,16 @@ test('replicas: a reserved node\'s first DISCOVER is answered only by its first 
   assert.is(type(run({ type: T.REQUEST, options: [[Opt.REQUESTED_IP, ip('10.77.0.11')]] }, { cfg: notMine }).reply), T.ACK, 'INIT-REBOOT is answered by all');
 });
 
+test('replicas: one without the node\'s image stays quiet so that one holding it answers; pool clients are not affected', () => {
+  const lacking: PolicyConfig = { ...cfg, canBoot: () => false };
+  const o = run({ type: T.DISCOVER }, { cfg: lacking });
+  assert.is(o.reply, null);
+  assert.ok(o.quiet);
+  assert.match(o.line, /image .* is not on this replica yet/);
+  assert.is(type(run({ type: T.DISCOVER }, { cfg: { ...cfg, canBoot: () => true } }).reply), T.OFFER);
+  assert.is(type(run({ type: T.DISCOVER, mac: UNKNOWN_MAC }, { inv: poolInv, cfg: lacking }).reply), T.OFFER);
+});
+
 test('option 61 with zero octets does not disturb the reply', () => {
   const o = run({ type: T.DISCOVER, options: [[Opt.CLIENT_ID, Buffer.from([0, 0, 0, 0])]] });
   assert.is(o.reply!.yiaddr, '10.77.0.11');

@@ -174,6 +174,25 @@ test('timeout: resend with doubling backoff, then give up with an error event', 
   peer.close();
 });
 
+test('a lost final ACK: the error event says the client may have the whole file', async () => {
+  writeFileSync(join(root, 'one.bin'), randomBytes(100)); // one DATA block, the last
+  const clock = new ManualClock();
+  const ev = new Events();
+  const s = await serve({ clock, timeoutMs: 1000, retries: 2, onEvent: ev.push });
+  const peer = await RawPeer.open();
+  peer.send(rrq('one.bin'), s.port);
+  await peer.next();
+  for (let i = 0; i < 100 && ev.list.length === 0; i++) {
+    clock.advance(500);
+    await peer.drain(5);
+    await tick(5);
+  }
+  const e = await ev.waitFor(() => true);
+  assert.is(e.status, 'error');
+  assert.match(e.error ?? '', 'timed out after 2 retries waiting for the ACK of the last block (the client may have the whole file)');
+  peer.close();
+});
+
 test('wrong TID: ERROR 5 goes to the stranger and the transfer completes', async () => {
   const ev = new Events();
   const s = await serve({ onEvent: ev.push });
