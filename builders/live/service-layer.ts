@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { runtimePackages } from '../../lib/pkgdeps.js';
 import { applyOverlay } from '../steps/customize.js';
+import { globInRoot } from '../../rootfs/paths.js';
 
 /** iPXE binaries the boot service hands to firmware, from Debian's `ipxe` package. */
 export const IPXE_FILES = ['undionly.kpxe', 'ipxe.efi', 'snponly.efi'];
@@ -25,6 +26,18 @@ export interface LayerInputs {
   /** overlays/service/rootfs. */
   overlay: string;
   view: object;
+}
+
+/** Where distributions keep the C++ runtime the node binary links against. */
+const LIBSTDCXX_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64'];
+
+/**
+ * The node binary the layer carries is dynamically linked (glibc, libstdc++): say so
+ * before the build ends, not when a node fails to start its service.
+ */
+export async function missingNodeRuntime(root: string, templateFile: string): Promise<string | undefined> {
+  for (const dir of LIBSTDCXX_DIRS) if ((await globInRoot(root, `${dir}/libstdc++.so.6*`)).length) return undefined;
+  return `the service layer runs node, which needs libstdc++.so.6 in the image, and it has none: add libstdc++6 (or your distribution's package) to packages: in ${templateFile}`;
 }
 
 export interface LayerResult {

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/paths.js';
 import { ROOT_FORMATS } from '../../rootfs/formats.js';
-import { makeServiceLayer } from '../live/service-layer.js';
+import { makeServiceLayer, missingNodeRuntime } from '../live/service-layer.js';
 import { imageView } from './customize.js';
 import type { BuildContext } from '../context.js';
 import type { Step } from '../../lib/progress.js';
@@ -16,6 +16,8 @@ export const service: Step<BuildContext> = {
   describe: 'make the service layer: diskless itself, to run a replica of the boot service',
   async run(ctx, report) {
     if (ctx.artifacts.xen) throw new Error('the service layer runs on a plain Linux node; build it without --variant');
+    const missing = await missingNodeRuntime(ctx.root, ctx.template.file);
+    if (missing) throw new Error(missing);
     const dir = join(ctx.staging, 'service-layer');
     const layer = await makeServiceLayer({
       dir,

@@ -3,10 +3,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { liveEntries, writeSums } from '../../builders/live/iso.js';
+import { missingNodeRuntime } from '../../builders/live/service-layer.js';
 import { parseInventory } from '../../pxe/inventory.js';
 
 const work = mkdtempSync(join(tmpdir(), 'live-unit-'));
@@ -20,6 +21,15 @@ test('one boot entry per replica, each with the prefix of its own subnet', () =>
 test('a replica outside every subnet is an error naming the file, key and fix', () => {
   const inv = parseInventory('cluster: c\nnetwork:\n  subnet: 10.1.0.0/24\nservers: [10.9.0.1]\n', 'c.yaml');
   assert.throws(() => liveEntries(inv, 'c.yaml'), /c\.yaml: servers: 10\.9\.0\.1 is in no network.*add its subnet/);
+});
+
+test('the service layer needs libstdc++ in the image for its node binary: found through /lib symlinks, or named with the fix', async () => {
+  const root = join(work, 'root');
+  mkdirSync(join(root, 'usr/lib/x86_64-linux-gnu'), { recursive: true });
+  assert.match((await missingNodeRuntime(root, 'templates/x/template.yaml'))!, /needs libstdc\+\+\.so\.6 .*add libstdc\+\+6 .* to packages: in templates\/x\/template\.yaml/);
+  writeFileSync(join(root, 'usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30'), '');
+  symlinkSync('usr/lib', join(root, 'lib'));
+  assert.is(await missingNodeRuntime(root, 't.yaml'), undefined);
 });
 
 test('SHA256SUMS covers every file below the bundle and busybox sha256sum -c accepts it; a changed byte fails it', () => {
