@@ -6,8 +6,8 @@
 //   /diskless/images/<name>/current     -> <version>
 //   /diskless/cluster.yaml              the inventory it serves
 //   /diskless/SHA256SUMS                checked by the initrd after copying into RAM
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { sha256File } from '../steps/manifest.js';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { run } from '../../lib/run.js';
@@ -54,9 +54,7 @@ export async function writeSums(dir: string): Promise<number> {
   files.sort();
   const lines: string[] = [];
   for (const f of files) {
-    const h = createHash('sha256');
-    for await (const chunk of createReadStream(f)) h.update(chunk as Buffer);
-    lines.push(`${h.digest('hex')}  ${relative(dir, f)}`);
+    lines.push(`${await sha256File(f)}  ${relative(dir, f)}`);
   }
   await writeFile(join(dir, 'SHA256SUMS'), `${lines.join('\n')}\n`);
   return files.length;

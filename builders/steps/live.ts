@@ -29,7 +29,6 @@ export const live: Step<BuildContext> = {
     const problems = liveHostProblems();
     if (problems.length) throw new Error(`--live: ${problems.join('; ')}`);
     await requireTools(LIVE_TOOLS);
-    if (ctx.artifacts.xen) throw new Error('--live boots the image as a plain Linux node; build it from an image without a hypervisor (drop --variant)');
     const inv = await loadInventory(opts.inventory);
     const entries = liveEntries(inv, opts.inventory);
 

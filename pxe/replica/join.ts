@@ -2,10 +2,9 @@
 // PXE-booted with the service layer knows only the replicas it booted from. It takes
 // the inventory from the first that answers (validated like a local file, written
 // atomically); the sync loop then pulls every image, verified, as for any replica.
-import { rename, writeFile, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { parseInventory, type Inventory } from '../inventory.js';
 import type { Logger } from '../../lib/log.js';
+import { replaceInventoryFile } from './sync.js';
 
 export interface JoinOptions {
   /** host[:port] of replicas, tried in order. */
@@ -29,10 +28,7 @@ export async function joinCluster(o: JoinOptions): Promise<{ inventory: Inventor
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         const text = await res.text();
         const inventory = parseInventory(text, url);
-        await mkdir(dirname(o.inventoryFile), { recursive: true });
-        const tmp = `${o.inventoryFile}.join-${process.pid}`;
-        await writeFile(tmp, text);
-        await rename(tmp, o.inventoryFile);
+        await replaceInventoryFile(o.inventoryFile, text);
         return { inventory, from: peer };
       } catch (err) {
         problems.push(`${url}: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}`);

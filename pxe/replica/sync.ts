@@ -132,11 +132,17 @@ async function syncInventory(peer: string, st: PeerStatus, o: SyncOptions, timeo
   const text = await (await get(`http://${peer}/inventory`, timeoutMs)).text();
   const next = parseInventory(text, `${peer}/inventory`);
   if (next.hash !== st.inventory.hash) throw new Error(`inventory from ${peer} does not match the hash it announced`);
-  const tmp = join(dirname(o.inventoryFile), `.${process.pid}.inventory.tmp`);
-  await writeFile(tmp, text);
-  await rename(tmp, o.inventoryFile);
+  await replaceInventoryFile(o.inventoryFile, text);
   o.log.info(`inventory version ${next.version} adopted from ${peer} (was ${ours.version})`);
   return 'adopted';
+}
+
+/** Write an inventory file whole or not at all (temp file + rename), so a reload never reads half of one. */
+export async function replaceInventoryFile(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = join(dirname(file), `.${process.pid}.inventory.tmp`);
+  await writeFile(tmp, text);
+  await rename(tmp, file);
 }
 
 export async function syncOnce(o: SyncOptions): Promise<SyncReport> {
