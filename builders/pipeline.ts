@@ -15,7 +15,7 @@ import { manifest } from './steps/manifest.js';
 import { live, LIVE_TOOLS } from './steps/live.js';
 import { service } from './steps/service.js';
 import { liveEntries, liveHostProblems } from './live/iso.js';
-import { loadInventory } from '../pxe/inventory.js';
+import { loadInventory } from '../cluster/inventory.js';
 import { createStaging, lockImage, publish, pruneVersions, sweepStaging } from './publish.js';
 import { removeTree } from '../rootfs/remove.js';
 import { ROOT_FORMATS } from '../rootfs/formats.js';

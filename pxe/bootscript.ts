@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { render } from '../lib/render.js';
-import type { InventoryNode } from './inventory.js';
+import type { InventoryNode } from '../cluster/inventory.js';
 import type { ResolvedImage } from './images.js';
 
 export const DEFAULT_XEN_ARGS = 'dom0_mem=1024M,max:1024M console=com1 com1=115200,8n1';

@@ -4,7 +4,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { basename, dirname } from 'node:path';
-import { loadInventory, type Inventory, type InventoryNode } from './inventory.js';
+import { loadInventory, type Inventory, type InventoryNode } from '../cluster/inventory.js';
 import { ImageStore } from './images.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';

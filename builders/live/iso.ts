@@ -11,8 +11,8 @@ import { sha256File } from '../steps/manifest.js';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { run } from '../../lib/run.js';
-import { formatIp4, parseIp4, inCidr } from '../../pxe/addr.js';
-import type { Inventory } from '../../pxe/inventory.js';
+import { formatIp4, parseIp4, inCidr } from '../../cluster/addr.js';
+import type { Inventory } from '../../cluster/inventory.js';
 import type { Logger } from '../../lib/log.js';
 
 export const LIVE_VOLUME_ID = 'DISKLESS_LIVE';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { requireTools } from '../../lib/run.js';
 import { render } from '../../lib/render.js';
 import { projectRoot } from '../../lib/paths.js';
-import { loadInventory } from '../../pxe/inventory.js';
+import { loadInventory } from '../../cluster/inventory.js';
 import { liveEntries, liveHostProblems, makeIso, writeSums } from '../live/iso.js';
 import { sha256File } from './manifest.js';
 import type { BuildContext } from '../context.js';

@@ -4,7 +4,7 @@
 // server's job, through saveLeases/loadLeases here.
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
-import { parseIp4 } from '../addr.js';
+import { parseIp4 } from '../../cluster/addr.js';
 
 export type LeaseState = 'offered' | 'bound' | 'declined';
 

@@ -2,7 +2,7 @@
 // REQUEST, ACK) for many MACs, with giaddr set to its own address so any server
 // answers it by unicast on the relay port. Used by bench/dhcp.ts and the tests.
 import dgram from 'node:dgram';
-import { macToBuffer, parseIp4, formatIp4 } from '../addr.js';
+import { macToBuffer, parseIp4, formatIp4 } from '../../cluster/addr.js';
 import { BOOTREPLY, BOOTREQUEST, ETHERNET_HLEN, HTYPE_ETHERNET, MAGIC_COOKIE, MsgType, Opt, SERVER_PORT } from './constants.js';
 
 export interface LoadOptions {

@@ -1,6 +1,6 @@
 // DHCP options: the TLV area codec (pad, end, RFC 3396 long options) and typed
 // accessors. Pure: Buffers in, Buffers out.
-import { formatIp4, parseIp4 } from '../addr.js';
+import { formatIp4, parseIp4 } from '../../cluster/addr.js';
 import { Opt } from './constants.js';
 
 /** The only error decode() throws. `reason` is a short stable tag for counting. */

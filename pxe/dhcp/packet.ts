@@ -1,6 +1,6 @@
 // BOOTP/DHCP message codec (RFC 2131 2, RFC 2132, RFC 3396). Pure: decode(buf) and
 // encode(msg), no sockets, timers or logging. decode() throws only DecodeError.
-import { formatIp4, parseIp4 } from '../addr.js';
+import { formatIp4, parseIp4 } from '../../cluster/addr.js';
 import { BOOTP_MIN_LEN, BOOTREPLY, BOOTREQUEST, ETHERNET_HLEN, HTYPE_ETHERNET, MAGIC_COOKIE, Opt } from './constants.js';
 import { checkOptionLengths, DecodeError, parseOptionArea, serializeOptions, type DhcpOptions } from './options.js';
 

@@ -1,8 +1,8 @@
 // The DHCP reply policy: one request in, one reply (or none) out, decided from the
 // inventory, the lease table and the time. Pure apart from updating the lease
 // table it is given; no sockets, timers or logging (the outcome carries the line).
-import { formatIp4, parseIp4 } from '../addr.js';
-import { networkFor, type Inventory, type InventoryNode, type Network } from '../inventory.js';
+import { formatIp4, parseIp4 } from '../../cluster/addr.js';
+import { networkFor, type Inventory, type InventoryNode, type Network } from '../../cluster/inventory.js';
 import { BOOTREQUEST, HTYPE_ETHERNET, MSG_TYPE_NAMES, MsgType, Opt, PXE_PORT, ARCH_NAMES } from './constants.js';
 import { bootOptions, chooseBoot, classify, type BootChoice, type ClientKind } from './boot.js';
 import { LeaseTable } from './leases.js';

@@ -1,7 +1,7 @@
 // The DHCP/proxyDHCP server: receive, decode, ask the policy, send. Thin: sockets,
 // clock, logger and lease persistence come in as options with real defaults.
 import dgram from 'node:dgram';
-import type { Inventory } from '../inventory.js';
+import type { Inventory } from '../../cluster/inventory.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { PXE_PORT, SERVER_PORT } from './constants.js';
 import { clientMac, decode, encode, DecodeError, type DhcpMessage } from './packet.js';

@@ -1,5 +1,5 @@
 // What an HTTP path asks for. Pure: a path in, a route out; nothing here touches files.
-import { normalizeMac } from '../addr.js';
+import { normalizeMac } from '../../cluster/addr.js';
 
 export type Route =
   | { kind: 'boot-script'; mac: string; format: 'ipxe' | 'grub' }

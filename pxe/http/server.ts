@@ -9,7 +9,7 @@ import send from 'send';
 import { route, type Route } from './routes.js';
 import { renderBootScript, renderErrorScript } from '../bootscript.js';
 import type { ImageStore } from '../images.js';
-import type { Inventory } from '../inventory.js';
+import type { Inventory } from '../../cluster/inventory.js';
 import type { BootEvent } from '../events.js';
 
 export interface HttpServerOptions {

@@ -2,7 +2,7 @@
 // PXE-booted with the service layer knows only the replicas it booted from. It takes
 // the inventory from the first that answers (validated like a local file, written
 // atomically); the sync loop then pulls every image, verified, as for any replica.
-import { parseInventory, type Inventory } from '../inventory.js';
+import { parseInventory, type Inventory } from '../../cluster/inventory.js';
 import type { Logger } from '../../lib/log.js';
 import { replaceInventoryFile } from './sync.js';
 

@@ -8,7 +8,7 @@
 // A replica that comes back takes its share again for new offers; leases already
 // bound elsewhere stay with their server until they expire.
 import { createHash } from 'node:crypto';
-import { formatIp4 } from '../addr.js';
+import { formatIp4 } from '../../cluster/addr.js';
 
 function weight(replica: string, key: string): number {
   return createHash('sha256').update(`${replica}|${key}`).digest().readUInt32BE(0);

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { parseInventory, type Inventory } from '../inventory.js';
+import { parseInventory, type Inventory } from '../../cluster/inventory.js';
 import { heldImages, type HeldImage } from './images.js';
 import { lockImage, pointCurrent } from '../../builders/publish.js';
 import { removeTree } from '../../rootfs/remove.js';

@@ -4,7 +4,7 @@
 // image and hash it. Timings and failures are recorded, not thrown.
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { macToBuffer } from '../addr.js';
+import { macToBuffer } from '../../cluster/addr.js';
 import { BOOTREQUEST, FLAG_BROADCAST, MsgType, Opt, USER_CLASS_IPXE, VENDOR_PXE } from '../dhcp/constants.js';
 import { decode, emptyMessage, encode, type DhcpMessage } from '../dhcp/packet.js';
 import { getIp, getText, getU8, ip, text, u16, u8 } from '../dhcp/options.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { liveEntries, writeSums } from '../../builders/live/iso.js';
 import { missingNodeRuntime } from '../../builders/live/service-layer.js';
-import { parseInventory } from '../../pxe/inventory.js';
+import { parseInventory } from '../../cluster/inventory.js';
 
 const work = mkdtempSync(join(tmpdir(), 'live-unit-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));

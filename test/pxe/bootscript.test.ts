@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, mkdtempSync, cpSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseInventory } from '../../pxe/inventory.js';
+import { parseInventory } from '../../cluster/inventory.js';
 import { ImageStore } from '../../pxe/images.js';
 import { renderBootScript, replicaOrder, kernelCmdline } from '../../pxe/bootscript.js';
 import { defaultTemplatesDir } from '../../lib/paths.js';

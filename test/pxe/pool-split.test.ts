@@ -7,8 +7,8 @@ import { decide, type PolicyConfig } from '../../pxe/dhcp/policy.js';
 import { LeaseTable } from '../../pxe/dhcp/leases.js';
 import { Opt } from '../../pxe/dhcp/constants.js';
 import { getU8 } from '../../pxe/dhcp/options.js';
-import { parseInventory } from '../../pxe/inventory.js';
-import { formatIp4, parseIp4 } from '../../pxe/addr.js';
+import { parseInventory } from '../../cluster/inventory.js';
+import { formatIp4, parseIp4 } from '../../cluster/addr.js';
 import { firstResponder, heldRefs, holdersOf, liveReplicas, ownerOf } from '../../pxe/replica/pool.js';
 import { request, T } from './dhcp/helpers.js';
 

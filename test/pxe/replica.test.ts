@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startHttpServer, type HttpServer } from '../../pxe/http/server.js';
 import { ImageStore } from '../../pxe/images.js';
-import { parseInventory, type Inventory } from '../../pxe/inventory.js';
+import { parseInventory, type Inventory } from '../../cluster/inventory.js';
 import { heldImages } from '../../pxe/replica/images.js';
 import { syncOnce } from '../../pxe/replica/sync.js';
 import { defaultTemplatesDir } from '../../lib/paths.js';

@@ -1,7 +1,7 @@
 // Shared pieces for the DHCP tests: a small inventory, request builders, and a
 // pcap reader that pulls BOOTP payloads out of tcpdump captures.
-import { parseInventory, type Inventory } from '../../../pxe/inventory.js';
-import { macToBuffer } from '../../../pxe/addr.js';
+import { parseInventory, type Inventory } from '../../../cluster/inventory.js';
+import { macToBuffer } from '../../../cluster/addr.js';
 import { BOOTREQUEST, MsgType, Opt } from '../../../pxe/dhcp/constants.js';
 import { decode, emptyMessage, encode, type DhcpMessage } from '../../../pxe/dhcp/packet.js';
 import { u8 } from '../../../pxe/dhcp/options.js';

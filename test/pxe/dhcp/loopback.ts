@@ -1,7 +1,7 @@
 // Loopback set-up for server tests: an inventory on 127.0.0.0/8 and a socket
 // factory that refuses to send anywhere but loopback, whatever the policy decides.
 import dgram from 'node:dgram';
-import { parseInventory, type Inventory } from '../../../pxe/inventory.js';
+import { parseInventory, type Inventory } from '../../../cluster/inventory.js';
 
 export function loopbackInventory(opts: { pool?: boolean; nodes?: number } = {}): Inventory {
   const nodes = Array.from({ length: opts.nodes ?? 16 }, (_, i) => `  - { name: n${i}, mac: "02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}", ip: 127.0.1.${i + 1} }`);

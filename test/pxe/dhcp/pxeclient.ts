@@ -11,7 +11,7 @@
 // proxy's with yiaddr 0.0.0.0.
 import dgram from 'node:dgram';
 import { spawnSync } from 'node:child_process';
-import { macToBuffer } from '../../../pxe/addr.js';
+import { macToBuffer } from '../../../cluster/addr.js';
 import { BOOTREQUEST, CLIENT_PORT, FLAG_BROADCAST, MsgType, Opt, PXE_PORT, SERVER_PORT, VENDOR_PXE } from '../../../pxe/dhcp/constants.js';
 import { decode, emptyMessage, encode, type DhcpMessage } from '../../../pxe/dhcp/packet.js';
 import { getIp, getText, getU8, ip, text, u16, u8 } from '../../../pxe/dhcp/options.js';

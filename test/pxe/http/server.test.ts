@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHttpServer, type HttpServer } from '../../../pxe/http/server.js';
 import { ImageStore } from '../../../pxe/images.js';
-import { parseInventory } from '../../../pxe/inventory.js';
+import { parseInventory } from '../../../cluster/inventory.js';
 import { defaultTemplatesDir } from '../../../lib/paths.js';
 import type { BootEvent } from '../../../pxe/events.js';
 import { makeImages } from '../../helpers/images.js';

@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseInventory, networkFor } from '../../pxe/inventory.js';
+import { parseInventory, networkFor } from '../../cluster/inventory.js';
 import { ConfigError } from '../../lib/yamlfile.js';
-import { normalizeMac, parseCidr, parseIp4, formatIp4, inCidr } from '../../pxe/addr.js';
+import { normalizeMac, parseCidr, parseIp4, formatIp4, inCidr } from '../../cluster/addr.js';
 import { sample } from '../helpers/inventory.js';
 
 
