@@ -37,12 +37,6 @@ export interface LiveOptions {
   bundle?: string[];
 }
 
-export interface Artifact {
-  file: string;
-  size: number;
-  sha256: string;
-}
-
 export interface BuildContext {
   opts: BuildOptions;
   template: Template;

@@ -6,6 +6,7 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { z } from 'zod';
 import { loadYaml, ConfigError } from '../lib/yamlfile.js';
+import { SAFE_NAME } from '../store/layout.js';
 
 const absPath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path inside the image, starting with /');
 const moduleList = z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a kernel module name like virtio_net'));
@@ -23,7 +24,7 @@ const ArtifactSchema = z.strictObject({
   /** Path in the image; the last component may hold * (the newest match is taken). */
   from: absPath,
   /** File name in the version folder. */
-  file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+  file: z.string().regex(SAFE_NAME),
   /** Ship it gunzipped (iPXE cannot load a gzipped xen.gz: "Exec format error"). */
   gunzip: z.boolean().default(false),
 });

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { render } from '../lib/render.js';
 import type { InventoryNode } from '../cluster/inventory.js';
-import type { ResolvedImage } from './images.js';
+import type { ResolvedImage } from '../store/resolve.js';
 
 export const DEFAULT_XEN_ARGS = 'dom0_mem=1024M,max:1024M console=com1 com1=115200,8n1';
 

@@ -1,18 +1,6 @@
-// The images a replica serves: <images>/<name>/<version>/ with manifest.json, and
-// <name>/current. Nodes name an image as `name` (its current version) or
-// `name/version` (pinned).
-import { readFile, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Manifest } from '../builders/steps/manifest.js';
-
-export interface ResolvedImage {
-  name: string;
-  version: string;
-  dir: string;
-  manifest: Manifest;
-}
-
-const SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+// The images a replica serves, resolved through the store (store/resolve.ts); each
+// answer is kept for ttlMs.
+import { resolveImage, type ResolvedImage } from '../store/resolve.js';
 
 export class ImageStore {
   private cache = new Map<string, { at: number; value: ResolvedImage }>();
@@ -26,16 +14,7 @@ export class ImageStore {
   async resolve(ref: string): Promise<ResolvedImage> {
     const hit = this.cache.get(ref);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
-    const [name, pinned, ...rest] = ref.split('/');
-    if (!name || !SAFE.test(name) || rest.length || (pinned !== undefined && !SAFE.test(pinned))) {
-      throw new Error(`image reference '${ref}' is not 'name' or 'name/version'`);
-    }
-    const version = pinned ?? (await readlink(join(this.root, name, 'current')).catch(() => undefined));
-    if (!version) throw new Error(`image '${name}' has no current version under ${this.root} (build it: diskless build-image ... --out ${this.root})`);
-    const dir = join(this.root, name, version);
-    const text = await readFile(join(dir, 'manifest.json'), 'utf8').catch(() => undefined);
-    if (!text) throw new Error(`image '${name}' version ${version} has no manifest.json in ${dir}`);
-    const value = { name, version, dir, manifest: JSON.parse(text) as Manifest };
+    const value = await resolveImage(this.root, ref);
     this.cache.set(ref, { at: this.now(), value });
     return value;
   }

@@ -13,7 +13,7 @@ import { renderBootScript } from './bootscript.js';
 import { route } from './http/routes.js';
 import type { EventLog } from './events.js';
 import { run } from '../lib/run.js';
-import { heldImages, type HeldImage } from './replica/images.js';
+import { heldImages, type HeldImage } from '../store/held.js';
 import { syncOnce } from './replica/sync.js';
 import { firstResponder, heldRefs, holdersOf, liveReplicas, ownerOf } from './replica/pool.js';
 

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolveTemplatePath } from '../template.js';
 import { extractTarball } from '../tarextract.js';
 import type { Bootstrapper } from './index.js';
-import { sha256File } from '../steps/manifest.js';
+import { sha256File } from '../../store/hash.js';
 
 export const tarballBootstrapper: Bootstrapper = {
   method: 'tarball',

@@ -7,7 +7,7 @@
 //   /diskless/cluster.yaml              the inventory it serves
 //   /diskless/SHA256SUMS                checked by the initrd after copying into RAM
 import { existsSync } from 'node:fs';
-import { sha256File } from '../steps/manifest.js';
+import { sha256File } from '../../store/hash.js';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { run } from '../../lib/run.js';

@@ -2,14 +2,15 @@
 // the boot service from RAM with this image and the inventory bundled, so the first
 // node of a cluster with nothing running boots from it and PXE-boots the others.
 import { existsSync } from 'node:fs';
-import { link, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { requireTools } from '../../lib/run.js';
 import { render } from '../../lib/render.js';
 import { projectRoot } from '../../lib/paths.js';
 import { loadInventory } from '../../cluster/inventory.js';
 import { liveEntries, liveHostProblems, makeIso, writeSums } from '../live/iso.js';
-import { sha256File } from './manifest.js';
+import { sha256File } from '../../store/hash.js';
+import { CURRENT, currentVersion, versionDir } from '../../store/layout.js';
 import type { BuildContext } from '../context.js';
 import type { Step } from '../../lib/progress.js';
 
@@ -35,15 +36,15 @@ export const live: Step<BuildContext> = {
     const iso = join(ctx.staging, 'iso');
     const bundle = join(iso, 'diskless');
     const images = join(bundle, 'images');
-    await linkVersion(ctx.outDir, join(images, ctx.name, ctx.version));
-    await symlink(ctx.version, join(images, ctx.name, 'current'));
+    await linkVersion(ctx.outDir, versionDir(images, ctx.name, ctx.version));
+    await symlink(ctx.version, join(images, ctx.name, CURRENT));
     const bundled = [ctx.name];
     for (const other of opts.bundle ?? []) {
       const dir = join(ctx.opts.outDir, other);
-      if (!existsSync(join(dir, 'current'))) throw new Error(`--bundle ${other}: no ${dir}/current; build it first (build-image ... --name ${other}) or drop it`);
-      const version = await readlink(join(dir, 'current'));
-      await linkVersion(join(dir, version), join(images, other, version));
-      await symlink(version, join(images, other, 'current'));
+      const version = existsSync(join(dir, CURRENT)) ? await currentVersion(dir) : undefined;
+      if (!version) throw new Error(`--bundle ${other}: no ${dir}/current; build it first (build-image ... --name ${other}) or drop it`);
+      await linkVersion(join(dir, version), versionDir(images, other, version));
+      await symlink(version, join(images, other, CURRENT));
       bundled.push(other);
     }
     const unserved = [...new Set(inv.nodes.map((n) => n.image))].filter((i) => !bundled.includes(i));

@@ -1,46 +1,11 @@
 // manifest: what was built, from what, and the size and sha256 of every artifact.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageVersion } from '../../lib/paths.js';
-import type { Artifact, BuildContext } from '../context.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
+import { describeArtifact, formatManifest, type Artifact, type Manifest } from '../../store/manifest.js';
+import { MANIFEST_FILE } from '../../store/layout.js';
+import type { BuildContext } from '../context.js';
 import type { Step } from '../../lib/progress.js';
-
-export interface Manifest {
-  schema: 1;
-  name: string;
-  version: string;
-  distro: string;
-  variant?: string;
-  suite: string;
-  arch: string;
-  kernelVersion: string;
-  cmdline: string;
-  templateHash: string;
-  rootFormat: string;
-  initrdCompression: string;
-  initrdModules: string[];
-  /** Requested modules that are built into this kernel (nothing to ship). */
-  initrdBuiltin: string[];
-  bootstrap: { method: string; cacheKey?: string; cached?: boolean; sourceHash: string };
-  /** Hash of every input of the root image (bootstrap, template, overlays, name, builder). */
-  rootInputs: string;
-  builtAt: string;
-  builder: string;
-  artifacts: Record<string, Artifact>;
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
-export async function describeArtifact(dir: string, file: string): Promise<Artifact> {
-  const p = join(dir, file);
-  return { file, size: (await stat(p)).size, sha256: await sha256File(p) };
-}
 
 export const manifest: Step<BuildContext> = {
   name: 'manifest',
@@ -69,7 +34,7 @@ export const manifest: Step<BuildContext> = {
       builder: `diskless ${packageVersion()}`,
       artifacts,
     };
-    await writeFile(join(ctx.outDir, 'manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
+    await writeFileAtomic(join(ctx.outDir, MANIFEST_FILE), formatManifest(m));
     for (const a of Object.values(artifacts)) report.detail(`${a.file} ${a.size} bytes sha256 ${a.sha256}`);
   },
 };

@@ -2,20 +2,21 @@
 // earlier version of this image was made from exactly the same inputs (same
 // bootstrap, template, overlays) its root image is reused after a hash check.
 import { existsSync } from 'node:fs';
-import { copyFile, link, readdir, readFile } from 'node:fs/promises';
+import { copyFile, link, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ROOT_FORMATS } from '../../rootfs/formats.js';
-import { sha256File, type Manifest } from './manifest.js';
+import { sha256File } from '../../store/hash.js';
+import { imageDir as imageDirOf, listVersions, MANIFEST_FILE } from '../../store/layout.js';
+import type { Manifest } from '../../store/manifest.js';
 import type { BuildContext } from '../context.js';
 import type { Step } from '../../lib/progress.js';
 
 /** An earlier version's root image with the same inputs and a hash that still checks out. */
 export async function findReusable(ctx: Pick<BuildContext, 'opts' | 'name' | 'rootInputs' | 'format'>): Promise<string | undefined> {
   if (!ctx.rootInputs || ctx.opts.noCache) return undefined;
-  const imageDir = join(ctx.opts.outDir, ctx.name);
-  const versions = (await readdir(imageDir).catch(() => [] as string[])).filter((v) => !v.startsWith('.') && v !== 'current').sort().reverse();
-  for (const v of versions) {
-    const m = JSON.parse(await readFile(join(imageDir, v, 'manifest.json'), 'utf8').catch(() => '{}')) as Partial<Manifest>;
+  const imageDir = imageDirOf(ctx.opts.outDir, ctx.name);
+  for (const v of (await listVersions(imageDir)).reverse()) {
+    const m = JSON.parse(await readFile(join(imageDir, v, MANIFEST_FILE), 'utf8').catch(() => '{}')) as Partial<Manifest>;
     const art = m.artifacts?.root;
     if (m.rootInputs !== ctx.rootInputs || m.rootFormat !== ctx.format || !art) continue;
     const file = join(imageDir, v, art.file);

@@ -1,5 +1,6 @@
 // What an HTTP path asks for. Pure: a path in, a route out; nothing here touches files.
 import { normalizeMac } from '../../cluster/addr.js';
+import { SAFE_NAME as NAME } from '../../store/layout.js';
 
 export type Route =
   | { kind: 'boot-script'; mac: string; format: 'ipxe' | 'grub' }
@@ -10,8 +11,6 @@ export type Route =
   | { kind: 'status' }
   | { kind: 'inventory' }
   | { kind: 'not-found'; reason: string };
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export function route(rawPath: string): Route {
   let path: string;

@@ -1,21 +1,15 @@
 // Replicas agree by construction: each one reads the others' /status and pulls what
-// it lacks. An image version another replica holds is downloaded into a hidden
-// folder, every artifact checked against the manifest (whose own hash the peer
-// announced), and only then renamed into place; a corrupted copy is never served.
+// it lacks. An image version another replica holds is pulled verified, artifact by
+// artifact against the manifest (store/pull.ts); a corrupted copy is never served.
 // An inventory with a higher `version:` replaces ours; two different inventories
 // with the same version are a conflict, logged loudly, and ours stays in service.
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readlink, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parseInventory, type Inventory } from '../../cluster/inventory.js';
-import { heldImages, type HeldImage } from './images.js';
-import { lockImage, pointCurrent } from '../../builders/publish.js';
-import { removeTree } from '../../rootfs/remove.js';
-import type { Manifest } from '../../builders/steps/manifest.js';
+import { heldImages, type HeldImage } from '../../store/held.js';
+import { pullVersion } from '../../store/pull.js';
+import { fetchOk } from '../../store/download.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
 import type { Logger } from '../../lib/log.js';
 
 export interface PeerStatus {
@@ -41,80 +35,9 @@ export interface SyncReport {
   unreachable: string[];
 }
 
-const SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-async function get(url: string, timeoutMs: number): Promise<Response> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  return res;
-}
-
-/**
- * Download `url` to `file`, returning its size and sha256. `timeoutMs` bounds silence,
- * not the whole transfer: a large image on a slow link takes as long as it takes, but a
- * peer that stops sending for `timeoutMs` is given up.
- */
-async function download(url: string, file: string, timeoutMs: number): Promise<{ size: number; sha256: string }> {
-  const ac = new AbortController();
-  let timer = setTimeout(() => ac.abort(new Error(`GET ${url}: no answer in ${timeoutMs} ms`)), timeoutMs);
-  const quiet = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => ac.abort(new Error(`GET ${url}: no data for ${timeoutMs} ms`)), timeoutMs);
-  };
-  try {
-    const res = await fetch(url, { signal: ac.signal });
-    if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-    if (!res.body) throw new Error(`GET ${url}: no body`);
-    const h = createHash('sha256');
-    let size = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        quiet();
-        h.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream), tap, createWriteStream(file, { mode: 0o644 }), { signal: ac.signal });
-    return { size, sha256: h.digest('hex') };
-  } catch (err) {
-    // An abort surfaces as a bare AbortError; say which timeout fired.
-    throw ac.signal.aborted && ac.signal.reason instanceof Error ? ac.signal.reason : err;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Pull one image version from `peer`; throws (leaving nothing behind) on any mismatch. */
+/** Pull one image version from `peer` (verified; see store/pull.ts). */
 export async function pullImage(peer: string, img: HeldImage, imagesDir: string, timeoutMs: number): Promise<string> {
-  if (!SAFE.test(img.name) || !SAFE.test(img.version)) throw new Error(`peer ${peer} announced an unsafe image name ${img.name}/${img.version}`);
-  const imageDir = join(imagesDir, img.name);
-  await mkdir(imageDir, { recursive: true });
-  const release = await lockImage(imageDir);
-  const staging = join(imageDir, `.pull-${img.version}-${process.pid}`);
-  try {
-    await removeTree(staging);
-    await mkdir(staging);
-    const base = `http://${peer}/images/${img.name}/${img.version}`;
-    const text = Buffer.from(await (await get(`${base}/manifest.json`, timeoutMs)).arrayBuffer());
-    if (createHash('sha256').update(text).digest('hex') !== img.manifest) throw new Error(`manifest.json of ${img.name}/${img.version} from ${peer} does not match the hash ${peer} announced`);
-    const manifest = JSON.parse(text.toString('utf8')) as Manifest;
-    for (const a of Object.values(manifest.artifacts)) {
-      if (!SAFE.test(a.file)) throw new Error(`manifest of ${img.name}/${img.version} names an unsafe file ${a.file}`);
-      const got = await download(`${base}/${a.file}`, join(staging, a.file), timeoutMs);
-      if (got.sha256 !== a.sha256 || got.size !== a.size) {
-        throw new Error(`${a.file} of ${img.name}/${img.version} from ${peer} is corrupted: sha256 ${got.sha256} (${got.size} bytes), manifest says ${a.sha256} (${a.size} bytes)`);
-      }
-    }
-    await writeFile(join(staging, 'manifest.json'), text);
-    await rename(staging, join(imageDir, img.version));
-    const current = await readlink(join(imageDir, 'current')).catch(() => undefined);
-    if (img.current && (!current || current < img.version)) await pointCurrent(imageDir, img.version);
-    return `${img.name}/${img.version}`;
-  } finally {
-    await removeTree(staging);
-    await release();
-  }
+  return pullVersion({ peer, imagesUrl: `http://${peer}/images`, timeoutMs }, img, imagesDir);
 }
 
 /** Adopt a peer's inventory when its version is higher; report a conflict when it differs at the same version. */
@@ -129,7 +52,7 @@ async function syncInventory(peer: string, st: PeerStatus, o: SyncOptions, timeo
     return 'conflict';
   }
   if (st.inventory.version < ours.version) return undefined;
-  const text = await (await get(`http://${peer}/inventory`, timeoutMs)).text();
+  const text = await (await fetchOk(`http://${peer}/inventory`, timeoutMs)).text();
   const next = parseInventory(text, `${peer}/inventory`);
   if (next.hash !== st.inventory.hash) throw new Error(`inventory from ${peer} does not match the hash it announced`);
   await replaceInventoryFile(o.inventoryFile, text);
@@ -137,12 +60,10 @@ async function syncInventory(peer: string, st: PeerStatus, o: SyncOptions, timeo
   return 'adopted';
 }
 
-/** Write an inventory file whole or not at all (temp file + rename), so a reload never reads half of one. */
+/** Write an inventory file whole or not at all, so a reload (or a restart after a crash) never reads half of one. */
 export async function replaceInventoryFile(file: string, text: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.${process.pid}.inventory.tmp`);
-  await writeFile(tmp, text);
-  await rename(tmp, file);
+  await writeFileAtomic(file, text);
 }
 
 export async function syncOnce(o: SyncOptions): Promise<SyncReport> {
@@ -152,7 +73,7 @@ export async function syncOnce(o: SyncOptions): Promise<SyncReport> {
   for (const peer of o.peers) {
     let st: PeerStatus;
     try {
-      st = (await (await get(`http://${peer}/status`, timeoutMs)).json()) as PeerStatus;
+      st = (await (await fetchOk(`http://${peer}/status`, timeoutMs)).json()) as PeerStatus;
     } catch (err) {
       report.unreachable.push(peer);
       o.log.debug(`replica ${peer} did not answer: ${(err as Error).message}`);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startHttpServer, type HttpServer } from '../../pxe/http/server.js';
 import { ImageStore } from '../../pxe/images.js';
 import { parseInventory, type Inventory } from '../../cluster/inventory.js';
-import { heldImages } from '../../pxe/replica/images.js';
+import { heldImages } from '../../store/held.js';
 import { syncOnce } from '../../pxe/replica/sync.js';
 import { defaultTemplatesDir } from '../../lib/paths.js';
 import { memoryLogger } from '../../lib/log.js';
