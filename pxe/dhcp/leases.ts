@@ -1,10 +1,10 @@
 // The dynamic lease table: which pool address is offered to, bound to, or
 // quarantined from which client, until when. The table itself is plain data the
-// pure policy reads and updates; saving it (JSON, temp file + rename) is the
+// pure policy reads and updates; saving it (JSON, crash-safe: lib/atomic.ts) is the
 // server's job, through saveLeases/loadLeases here.
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { parseIp4 } from '../../cluster/addr.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
 
 export type LeaseState = 'offered' | 'bound' | 'declined';
 
@@ -118,16 +118,9 @@ export class LeaseTable {
 }
 
 
-/** Write the table atomically: a temp file beside the target, then rename(2). */
+/** Write the table whole or not at all, so a restart after a crash reads the old or the new table. */
 export async function saveLeases(file: string, table: LeaseTable, now: number): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, `${JSON.stringify(table.toJSON(now), null, 1)}\n`, { mode: 0o644 });
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
+  await writeFileAtomic(file, `${JSON.stringify(table.toJSON(now), null, 1)}\n`, { mode: 0o644 });
 }
 
 /** Load a lease file; a missing file is an empty table, a corrupt one is an error. */
