@@ -76,7 +76,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   const log = events.logger(opts.verbose);
   // The protocol servers describe each exchange both as a log line and as an event;
   // the event is what is printed, so their info lines are kept for --verbose.
-  const quiet = { ...log, info: log.debug };
+  const infoAsDebug = { ...log, info: log.debug };
   let inv = await loadInventory(opts.inventoryFile);
   const address = chooseAddress(inv, opts.address, await localAddresses());
   if (!inv.servers.includes(address)) log.warn(`--address ${address} is not in the inventory's servers; boot scripts list only ${inv.servers.join(', ')}`);
@@ -119,7 +119,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
       // Bound to this replica's address so every transfer's replies come from it.
       address,
       port: opts.tftpPort,
-      log: quiet,
+      log: infoAsDebug,
       onEvent,
       // Per-node scripts over TFTP too (boot/<mac>.ipxe), for firmware that chains by TFTP.
       generate: async (path) => {
@@ -141,7 +141,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
       port: opts.dhcpPort,
       proxyDhcp: opts.proxyDhcp,
       leaseFile: opts.leaseFile,
-      log: quiet,
+      log: infoAsDebug,
       onEvent,
       // Each pool address belongs to one live replica (pxe/replica/pool.ts), so no two lease it.
       owns: inv.servers.length > 1 ? (n) => ownerOf(n, live()) === address : undefined,

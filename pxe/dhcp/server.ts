@@ -171,7 +171,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     }
     say(outcome);
     try {
-      if (!outcome.quiet) opts.onEvent?.(outcome.event);
+      if (!outcome.leftToPeer) opts.onEvent?.(outcome.event);
     } catch (err) {
       log.warn(`dhcp: event handler failed: ${(err as Error).message}`);
     }
