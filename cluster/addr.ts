@@ -51,7 +51,3 @@ export function normalizeMac(s: string): string | undefined {
 export function macToBuffer(mac: string): Buffer {
   return Buffer.from(mac.replace(/:/g, ''), 'hex');
 }
-
-export function bufferToMac(b: Buffer): string {
-  return [...b.subarray(0, 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
-}

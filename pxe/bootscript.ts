@@ -30,13 +30,6 @@ export function replicaOrder(mac: string, servers: string[]): string[] {
 }
 
 /**
- * The kernel command line: the image's, the node's, then the node's name, its image
- * (name/version) and the replicas to fetch the root image from, in this node's order.
- * Kept short on purpose: iPXE's multiboot loader holds every URL and command line of
- * a Xen boot (hypervisor and both modules) in one 512-byte buffer. The root image's
- * sha256 is fetched beside it (<file>.sha256) instead of riding on the command line.
- */
-/**
  * The replicas a node fetches from, in its order. A node that is itself a replica is
  * left out of its own list: while it boots, nothing answers at its address.
  */
@@ -45,6 +38,13 @@ export function fetchOrder(ctx: Pick<BootContext, 'node' | 'servers'>): string[]
   return replicaOrder(ctx.node.mac, others.length ? others : ctx.servers);
 }
 
+/**
+ * The kernel command line: the image's, the node's, then the node's name, its image
+ * (name/version) and the replicas to fetch the root image from, in this node's order.
+ * Kept short on purpose: iPXE's multiboot loader holds every URL and command line of
+ * a Xen boot (hypervisor and both modules) in one 512-byte buffer. The root image's
+ * sha256 is fetched beside it (<file>.sha256) instead of riding on the command line.
+ */
 export function kernelCmdline(ctx: BootContext): string {
   const { node, image } = ctx;
   const parts = [

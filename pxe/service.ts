@@ -1,10 +1,9 @@
 // `diskless serve`: the DHCP, TFTP and HTTP servers of one replica, sharing one
-// inventory that is reloaded on SIGHUP or when the file changes. A reload that
-// fails validation is logged and the previous inventory stays in service, whole.
-import { watch, type FSWatcher } from 'node:fs';
+// inventory that is reloaded on SIGHUP or when the file changes (inventory-reload.ts);
+// with other replicas, heartbeats feed the membership (replica/membership.ts) that
+// splits the work, and a sync loop pulls what the others have.
 import { networkInterfaces } from 'node:os';
-import { basename, dirname } from 'node:path';
-import { loadInventory, type Inventory, type InventoryNode } from '../cluster/inventory.js';
+import type { Inventory, InventoryNode } from '../cluster/inventory.js';
 import { ImageStore } from './images.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
@@ -12,10 +11,14 @@ import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { renderBootScript } from './bootscript.js';
 import { route } from './http/routes.js';
 import type { EventLog } from './events.js';
+import type { Logger } from '../lib/log.js';
 import { run } from '../lib/run.js';
-import { heldImages, type HeldImage } from '../store/held.js';
+import { heldImages } from '../store/held.js';
 import { syncOnce } from './replica/sync.js';
-import { firstResponder, heldRefs, holdersOf, liveReplicas, ownerOf } from './replica/pool.js';
+import { heldRefs } from './replica/pool.js';
+import { Membership } from './replica/membership.js';
+import { startHeartbeats } from './replica/heartbeat.js';
+import { LiveInventory } from './inventory-reload.js';
 
 export interface ServiceOptions {
   inventoryFile: string;
@@ -36,6 +39,8 @@ export interface ServiceOptions {
   syncInterval?: number;
   /** Seconds without an answer after which a replica's share of the pool is taken over. */
   deadAfter?: number;
+  /** The clock replica liveness is judged by (epoch ms); default Date.now. */
+  now?: () => number;
 }
 
 export interface Service {
@@ -74,164 +79,148 @@ export function chooseAddress(inv: Pick<Inventory, 'servers'>, flag: string | un
 
 export async function startService(opts: ServiceOptions, events: EventLog): Promise<Service> {
   const log = events.logger(opts.verbose);
-  // The protocol servers describe each exchange both as a log line and as an event;
-  // the event is what is printed, so their info lines are kept for --verbose.
-  const quiet = { ...log, info: log.debug };
-  let inv = await loadInventory(opts.inventoryFile);
+  const now = opts.now ?? Date.now;
+  const inventory = await LiveInventory.load(opts.inventoryFile, log);
+  const inv = inventory.current;
   const address = chooseAddress(inv, opts.address, await localAddresses());
   if (!inv.servers.includes(address)) log.warn(`--address ${address} is not in the inventory's servers; boot scripts list only ${inv.servers.join(', ')}`);
-  const images = new ImageStore(opts.imagesDir);
-  // host[:port] of every replica's HTTP service; port 80 is left out to keep URLs short.
+  const membership = new Membership({ self: address, startedAt: now(), deadAfterMs: (opts.deadAfter ?? 90) * 1000 });
+  const replicas = replicaView(opts, inventory, membership, now);
+  await replicas.refreshHeld();
+
+  const servers = await startServers(opts, { address, inventory, replicas, log, events });
+  inventory.watch();
+  const beats = inv.servers.length > 1 ? startHeartbeats({ peers: replicas.peers, membership, now, afterRound: replicas.refreshHeld }) : undefined;
+  const sync = opts.syncInterval ? startSyncLoop(opts, { intervalMs: opts.syncInterval * 1000, inventory, replicas, log }) : undefined;
+
+  log.info(`serving cluster ${inv.cluster} as ${address}: ${describePorts(opts, servers)}; ${inv.nodes.length} nodes, images in ${opts.imagesDir}`);
+  return {
+    address,
+    inventory: () => inventory.current,
+    reload: (reason) => inventory.reload(reason),
+    ports: { http: servers.http.port, tftp: servers.tftp?.port, dhcp: !!servers.dhcp },
+    close: async () => {
+      inventory.close();
+      sync?.stop();
+      beats?.stop();
+      await Promise.all([servers.http.close(), servers.tftp?.close(), servers.dhcp?.close()]);
+    },
+  };
+}
+
+type ReplicaView = ReturnType<typeof replicaView>;
+
+/** This replica among the others: the membership's answers, at the service's clock, for the current inventory. */
+function replicaView(opts: Pick<ServiceOptions, 'httpPort' | 'imagesDir'>, inventory: LiveInventory, m: Membership, now: () => number) {
+  const servers = () => inventory.current.servers;
+  // host[:port] of a replica's HTTP service; port 80 is left out to keep URLs short.
   const withPort = (s: string) => (opts.httpPort === 80 ? s : `${s}:${opts.httpPort}`);
-  const servers = () => inv.servers.map(withPort);
-  // Liveness of the other replicas, from their answers to /status (the heartbeats below).
-  const startedAt = Date.now();
-  const lastSeen = new Map<string, number>();
-  const deadAfterMs = (opts.deadAfter ?? 90) * 1000;
-  const live = () => liveReplicas(address, inv.servers, lastSeen, startedAt, Date.now(), deadAfterMs);
-  // What each replica holds ("name/version", and "name" for a current one): ours from the
-  // images folder, the others' from their /status answers to our heartbeats.
-  let heldHere = heldRefs(await heldImages(opts.imagesDir));
-  const refreshHeld = async () => {
-    heldHere = heldRefs(await heldImages(opts.imagesDir));
+  return {
+    /** host[:port] of every other replica. */
+    peers: () => servers().map(withPort).filter((s) => s.split(':')[0] !== m.self),
+    /** Boot scripts list the live replicas that hold the image: a node neither waits on one that is gone nor asks one still pulling it. */
+    bootServers: (image: { name: string; version: string }) => m.holdersOf(`${image.name}/${image.version}`, servers(), now()).map(withPort),
+    owns: (n: number) => m.owns(n, servers(), now()),
+    answersFirst: (mac: string) => m.answersFirst(mac, servers(), now()),
+    canBoot: (node: InventoryNode) => m.canBoot(node.image, servers(), now()),
+    /** Re-read what this replica holds ("name/version", and "name" for a current one). */
+    refreshHeld: async () => m.holding(heldRefs(await heldImages(opts.imagesDir))),
   };
-  const peerHeld = new Map<string, Set<string>>();
-  // Boot scripts list the live replicas that hold the image: a node neither waits on a
-  // replica that is gone nor asks one that is still pulling the image.
-  const bootServers = (image: { name: string; version: string }) => holdersOf(`${image.name}/${image.version}`, address, live(), peerHeld).map(withPort);
-  // A replica without a node's image lets one that has it answer the node (if any does).
-  const canBoot = (node: InventoryNode) => heldHere.has(node.image) || !live().some((r) => r !== address && peerHeld.get(r)?.has(node.image));
+}
+
+interface Wiring {
+  address: string;
+  inventory: LiveInventory;
+  replicas: ReplicaView;
+  log: Logger;
+  events: EventLog;
+}
+
+interface Servers {
+  http: HttpServer;
+  tftp?: TftpServer;
+  dhcp?: DhcpServer;
+}
+
+/** The HTTP server, and the TFTP and DHCP servers if asked for, all over the one live inventory. */
+async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
+  // The protocol servers describe each exchange both as a log line and as an event;
+  // the event is what is printed, so their info lines are kept for --verbose.
+  const infoAsDebug = { ...w.log, info: w.log.debug };
+  const inv = () => w.inventory.current;
   const onEvent = (e: Parameters<EventLog['emit']>[0]) => {
-    if (!e.node && e.mac) e.node = inv.byMac.get(e.mac)?.name;
-    if (!e.node && e.client) e.node = inv.nodes.find((n) => n.ip === e.client!.split(':')[0])?.name;
-    events.emit(e);
+    if (!e.node && e.mac) e.node = inv().byMac.get(e.mac)?.name;
+    if (!e.node && e.client) e.node = inv().nodes.find((n) => n.ip === e.client!.split(':')[0])?.name;
+    w.events.emit(e);
   };
-
-  const http: HttpServer = await startHttpServer({
-    images, inventory: () => inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: bootServers,
+  const images = new ImageStore(opts.imagesDir);
+  const http = await startHttpServer({
+    images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent,
-    status: async () => ({ replica: address, nodes: inv.nodes.length, images: await heldImages(opts.imagesDir) }),
+    status: async () => ({ replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir) }),
   });
-  let tftp: TftpServer | undefined;
-  if (opts.tftp) {
-    tftp = await startTftpServer({
-      root: opts.ipxeDir,
-      // Bound to this replica's address so every transfer's replies come from it.
-      address,
-      port: opts.tftpPort,
-      log: quiet,
-      onEvent,
-      // Per-node scripts over TFTP too (boot/<mac>.ipxe), for firmware that chains by TFTP.
-      generate: async (path) => {
-        const r = route(`/${path}`);
-        if (r.kind !== 'boot-script') return undefined;
-        const node = inv.byMac.get(r.mac);
-        if (!node) return undefined;
-        const image = await images.resolve(node.image);
-        return Buffer.from(await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: bootServers(image), replica: inv.servers.includes(node.ip) }));
-      },
-    });
-  }
-  let dhcp: DhcpServer | undefined;
-  if (opts.dhcp) {
-    dhcp = await startDhcpServer({
-      inventory: () => inv,
-      serverIp: address,
-      httpPort: opts.httpPort,
-      port: opts.dhcpPort,
-      proxyDhcp: opts.proxyDhcp,
-      leaseFile: opts.leaseFile,
-      log: quiet,
-      onEvent,
-      // Each pool address belongs to one live replica (pxe/replica/pool.ts), so no two lease it.
-      owns: inv.servers.length > 1 ? (n) => ownerOf(n, live()) === address : undefined,
-      // And each reserved node has one first responder; the others answer its retries.
-      answersFirst: inv.servers.length > 1 ? (mac) => firstResponder(mac, live()) === address : undefined,
-      canBoot: inv.servers.length > 1 ? canBoot : undefined,
-    });
-  }
+  const tftp = opts.tftp
+    ? await startTftpServer({
+        root: opts.ipxeDir,
+        // Bound to this replica's address so every transfer's replies come from it.
+        address: w.address,
+        port: opts.tftpPort,
+        log: infoAsDebug,
+        onEvent,
+        generate: bootScriptOverTftp(opts.templatesDir, images, w),
+      })
+    : undefined;
+  // Several replicas: each pool address belongs to one live replica (pxe/replica/pool.ts), so no
+  // two lease it; each reserved node has one first responder, and the others answer its retries.
+  const shared = inv().servers.length > 1;
+  const dhcp = opts.dhcp
+    ? await startDhcpServer({
+        inventory: inv, serverIp: w.address, httpPort: opts.httpPort, port: opts.dhcpPort, proxyDhcp: opts.proxyDhcp,
+        leaseFile: opts.leaseFile, log: infoAsDebug, onEvent,
+        owns: shared ? w.replicas.owns : undefined,
+        answersFirst: shared ? w.replicas.answersFirst : undefined,
+        canBoot: shared ? w.replicas.canBoot : undefined,
+      })
+    : undefined;
+  return { http, tftp, dhcp };
+}
 
-  const reload = async (reason: string): Promise<boolean> => {
-    try {
-      const next = await loadInventory(opts.inventoryFile);
-      if (next.hash === inv.hash) return false;
-      inv = next;
-      log.info(`inventory reloaded (${reason}): cluster ${inv.cluster} version ${inv.version}, ${inv.nodes.length} nodes, sha256 ${inv.hash.slice(0, 12)}`);
-      return true;
-    } catch (err) {
-      log.warn(`inventory reload (${reason}) failed; still serving version ${inv.version} (${inv.hash.slice(0, 12)}):\n${(err as Error).message}`);
-      return false;
-    }
+/** Per-node scripts over TFTP too (boot/<mac>.ipxe), for firmware that chains by TFTP. */
+function bootScriptOverTftp(templatesDir: string, images: ImageStore, w: Pick<Wiring, 'inventory' | 'replicas'>) {
+  return async (path: string): Promise<Buffer | undefined> => {
+    const r = route(`/${path}`);
+    if (r.kind !== 'boot-script') return undefined;
+    const inv = w.inventory.current;
+    const node = inv.byMac.get(r.mac);
+    if (!node) return undefined;
+    const image = await images.resolve(node.image);
+    return Buffer.from(await renderBootScript(templatesDir, r.format, { node, cluster: inv.cluster, image, servers: w.replicas.bootServers(image), replica: inv.servers.includes(node.ip) }));
   };
+}
 
-  // Watch the folder, not the file: editors replace files by rename.
-  let timer: NodeJS.Timeout | undefined;
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(dirname(opts.inventoryFile), (_ev, name) => {
-      if (name && name !== basename(opts.inventoryFile)) return;
-      clearTimeout(timer);
-      timer = setTimeout(() => void reload('file changed'), 200);
-    });
-  } catch (err) {
-    log.warn(`cannot watch ${opts.inventoryFile} for changes (${(err as Error).message}); reload with SIGHUP`);
-  }
-
-  // Pull what the other replicas have and we lack: image versions (verified) and newer inventories.
+/** Pull what the other replicas have and we lack (verified image versions, newer inventories), never two pulls at once. */
+function startSyncLoop(opts: Pick<ServiceOptions, 'imagesDir' | 'inventoryFile'>, o: { intervalMs: number; inventory: LiveInventory; replicas: ReplicaView; log: Logger }): { stop(): void } {
   let syncing = false;
   const sync = async () => {
     if (syncing) return;
     syncing = true;
     try {
-      const peers = servers().filter((s) => s.split(':')[0] !== address);
-      const r = await syncOnce({ peers, imagesDir: opts.imagesDir, inventoryFile: opts.inventoryFile, inventory: () => inv, log });
-      if (r.inventory === 'adopted') await reload('adopted from a replica');
-      if (r.pulled.length) await refreshHeld();
+      const r = await syncOnce({ peers: o.replicas.peers(), imagesDir: opts.imagesDir, inventoryFile: opts.inventoryFile, inventory: () => o.inventory.current, log: o.log });
+      if (r.inventory === 'adopted') await o.inventory.reload('adopted from a replica');
+      if (r.pulled.length) await o.replicas.refreshHeld();
     } catch (err) {
-      log.warn(`sync with the other replicas failed: ${(err as Error).message}`);
+      o.log.warn(`sync with the other replicas failed: ${(err as Error).message}`);
     } finally {
       syncing = false;
     }
   };
-  const syncTimer = opts.syncInterval ? setInterval(() => void sync(), opts.syncInterval * 1000) : undefined;
-  syncTimer?.unref();
-  // Heartbeats apart from the pulls (a long image download must not make peers look dead).
-  const heartbeat = async () => {
-    await Promise.all(
-      servers()
-        .filter((s) => s.split(':')[0] !== address)
-        .map(async (peer) => {
-          const st = await fetch(`http://${peer}/status`, { signal: AbortSignal.timeout(3000) })
-            .then((r) => (r.ok ? (r.json() as Promise<{ images?: HeldImage[] }>) : undefined))
-            .catch(() => undefined);
-          if (!st) return;
-          lastSeen.set(peer.split(':')[0]!, Date.now());
-          if (Array.isArray(st.images)) peerHeld.set(peer.split(':')[0]!, heldRefs(st.images));
-        }),
-    );
-    await refreshHeld().catch(() => undefined);
-  };
-  const beatTimer = inv.servers.length > 1 ? setInterval(() => void heartbeat(), Math.min(10_000, deadAfterMs / 3)) : undefined;
-  beatTimer?.unref();
-  if (beatTimer) void heartbeat(); // at once: who is up, and what they hold
-  if (opts.syncInterval) void sync();
+  const timer = setInterval(() => void sync(), o.intervalMs);
+  timer.unref();
+  void sync();
+  return { stop: () => clearInterval(timer) };
+}
 
-  log.info(
-    `serving cluster ${inv.cluster} as ${address}: http :${http.port}` +
-      `${tftp ? `, tftp :${tftp.port}` : ''}${dhcp ? `, dhcp :${opts.dhcpPort}${opts.proxyDhcp ? ' (proxyDHCP, and :4011)' : ''}` : ''}; ` +
-      `${inv.nodes.length} nodes, images in ${opts.imagesDir}`,
-  );
-  return {
-    address,
-    inventory: () => inv,
-    reload,
-    ports: { http: http.port, tftp: tftp?.port, dhcp: !!dhcp },
-    close: async () => {
-      clearTimeout(timer);
-      clearInterval(syncTimer);
-      clearInterval(beatTimer);
-      watcher?.close();
-      await Promise.all([http.close(), tftp?.close(), dhcp?.close()]);
-    },
-  };
+function describePorts(opts: ServiceOptions, s: Servers): string {
+  const dhcp = s.dhcp ? `, dhcp :${opts.dhcpPort}${opts.proxyDhcp ? ' (proxyDHCP, and :4011)' : ''}` : '';
+  return `http :${s.http.port}${s.tftp ? `, tftp :${s.tftp.port}` : ''}${dhcp}`;
 }

@@ -110,11 +110,6 @@ export class LeaseTable {
     }
     return undefined;
   }
-
-  /** Drop leases that ended before `now`. */
-  prune(now: number): void {
-    for (const [ip, l] of this.byIp) if (l.expires <= now) this.remove(ip);
-  }
 }
 
 

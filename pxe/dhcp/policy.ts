@@ -27,12 +27,12 @@ export interface PolicyConfig extends Ports {
   owns?: (n: number) => boolean;
   /**
    * With several replicas: is this one a reserved node's first responder (pxe/replica/pool.ts)?
-   * The others stay quiet on its first DISCOVER and answer once it has waited. Default: all are.
+   * The others do not answer its first DISCOVER, only once it has waited. Default: all are.
    */
   answersFirst?: (mac: string) => boolean;
   /**
    * With several replicas: can this one boot the node now (does it hold the node's image)?
-   * When not, it stays quiet and a replica that holds the image answers. Default: yes.
+   * When not, it does not answer, and a replica that holds the image does. Default: yes.
    */
   canBoot?: (node: InventoryNode) => boolean;
 }
@@ -72,8 +72,8 @@ export interface Outcome {
   line: string;
   /** The client is not in the inventory and there is no pool: the server rate-limits these lines. */
   unknownMac?: boolean;
-  /** Routine silence (another replica answers first): no boot event, only a debug line. */
-  quiet?: boolean;
+  /** Left to another replica (it answers first, or holds the image): no boot event, only a debug line. */
+  leftToPeer?: boolean;
 }
 
 interface Ctx {
@@ -124,10 +124,10 @@ export function decide(req: Incoming, inv: Inventory, leases: LeaseTable, now: n
       // Replicas split the first answer to reserved nodes by MAC, so a storm costs each a
       // share; a client that retries (same xid again, or secs grown) gets every replica.
       if (node && cfg.canBoot && !cfg.canBoot(node)) {
-        return ignore(`image ${node.image} is not on this replica yet; a replica that holds it answers`, { quiet: true });
+        return ignore(`image ${node.image} is not on this replica yet; a replica that holds it answers`, { leftToPeer: true });
       }
       if (node && cfg.answersFirst && !req.retransmit && msg.secs < SECONDARY_AFTER_SECS && !cfg.answersFirst(mac)) {
-        return ignore('another replica answers this node first; this one answers if it retries', { quiet: true });
+        return ignore('another replica answers this node first; this one answers if it retries', { leftToPeer: true });
       }
       return discover(c);
     case MsgType.REQUEST:
@@ -241,7 +241,8 @@ function nak(c: Ctx, why: string): Outcome {
   };
 }
 
-function quiet(c: Ctx, type: DhcpEventType, level: Outcome['level'], detail: string, addr?: string): Outcome {
+/** No reply, only an event and a log line (ignored, DECLINE, RELEASE). */
+function noReply(c: Ctx, type: DhcpEventType, level: Outcome['level'], detail: string, addr?: string): Outcome {
   return {
     reply: null,
     event: { kind: 'dhcp', mac: c.mac, node: c.node?.name, type, ip: addr, detail },
@@ -257,7 +258,7 @@ function discover(c: Ctx): Outcome {
   const addr = addressFor(c);
   if (!addr) {
     const p = c.net.pool!;
-    return quiet(c, 'ignored', 'warn', `pool ${formatIp4(p.start)}-${formatIp4(p.end)} of ${c.net.subnetText} is exhausted, no offer`);
+    return noReply(c, 'ignored', 'warn', `pool ${formatIp4(p.start)}-${formatIp4(p.end)} of ${c.net.subnetText} is exhausted, no offer`);
   }
   if (!c.node) {
     const held = c.leases.ofMac(c.mac);
@@ -280,7 +281,7 @@ function request(c: Ctx): Outcome {
     if (serverId !== c.cfg.serverIp) {
       const held = c.leases.ofMac(c.mac);
       if (!c.node && held?.state === 'offered') c.leases.remove(parseIp4(held.ip)!);
-      return quiet(c, 'ignored', 'debug', `client chose server ${serverId}; offer withdrawn`);
+      return noReply(c, 'ignored', 'debug', `client chose server ${serverId}; offer withdrawn`);
     }
     state = 'SELECTING';
     addr = asked ?? ciaddr;
@@ -292,9 +293,9 @@ function request(c: Ctx): Outcome {
     state = 'RENEW/REBIND';
     addr = ciaddr;
   } else {
-    return quiet(c, 'ignored', 'debug', 'REQUEST with no server id, requested address or ciaddr');
+    return noReply(c, 'ignored', 'debug', 'REQUEST with no server id, requested address or ciaddr');
   }
-  if (ownedElsewhere(c, addr)) return quiet(c, 'ignored', 'debug', `${state}: ${addr} belongs to another replica's share of the pool`);
+  if (ownedElsewhere(c, addr)) return noReply(c, 'ignored', 'debug', `${state}: ${addr} belongs to another replica's share of the pool`);
   if (!acceptable(c, addr)) return nak(c, `${state}: ${addr ?? 'no address'} is not ${c.node ? `${c.node.name}'s address ${c.node.ip}` : 'free for this client'}`);
   if (!c.node) c.leases.put({ ip: addr!, mac: c.mac, state: 'bound', expires: c.now + c.net.leaseTime * 1000 });
   const b = build(c, MsgType.ACK, addr!, networkOptions(c, true));
@@ -304,16 +305,16 @@ function request(c: Ctx): Outcome {
 /** RFC 2131 4.3.3: the client found the address in use; keep it out of the pool. */
 function decline(c: Ctx): Outcome {
   const serverId = getIp(c.msg.options, Opt.SERVER_ID);
-  if (serverId !== undefined && serverId !== c.cfg.serverIp) return quiet(c, 'ignored', 'debug', `DECLINE for server ${serverId}`);
+  if (serverId !== undefined && serverId !== c.cfg.serverIp) return noReply(c, 'ignored', 'debug', `DECLINE for server ${serverId}`);
   const addr = getIp(c.msg.options, Opt.REQUESTED_IP);
-  if (!addr) return quiet(c, 'ignored', 'debug', 'DECLINE without a requested address');
+  if (!addr) return noReply(c, 'ignored', 'debug', 'DECLINE without a requested address');
   const n = parseIp4(addr)!;
   const pool = c.net.pool;
   if (pool && n >= pool.start && n <= pool.end) {
     c.leases.put({ ip: addr, mac: '', state: 'declined', expires: c.now + DECLINE_QUARANTINE_MS });
-    return quiet(c, 'decline', 'warn', `address is in use by another host; quarantined for ${DECLINE_QUARANTINE_MS / 1000} s`, addr);
+    return noReply(c, 'decline', 'warn', `address is in use by another host; quarantined for ${DECLINE_QUARANTINE_MS / 1000} s`, addr);
   }
-  return quiet(c, 'decline', 'warn', 'reserved address is in use by another host; fix the network (the reservation stays)', addr);
+  return noReply(c, 'decline', 'warn', 'reserved address is in use by another host; fix the network (the reservation stays)', addr);
 }
 
 /** RFC 2131 4.3.4: the client gives its address back. */
@@ -323,9 +324,9 @@ function release(c: Ctx): Outcome {
   const held = c.leases.at(n, c.now);
   if (!c.node && held && held.mac === c.mac) {
     c.leases.remove(n);
-    return quiet(c, 'release', 'info', 'lease freed', addr);
+    return noReply(c, 'release', 'info', 'lease freed', addr);
   }
-  return quiet(c, 'release', 'info', c.node ? 'reserved address stays reserved' : 'no lease held', addr);
+  return noReply(c, 'release', 'info', c.node ? 'reserved address stays reserved' : 'no lease held', addr);
 }
 
 /** RFC 2131 4.3.5: configuration only: no yiaddr, no lease time. */
@@ -340,14 +341,14 @@ function inform(c: Ctx): Outcome {
  * unicast to where they came from.
  */
 function proxy(c: Ctx, type: number): Outcome {
-  if (!c.kind.pxe && !c.kind.http) return quiet(c, 'ignored', 'debug', 'proxyDHCP answers only PXE clients');
+  if (!c.kind.pxe && !c.kind.http) return noReply(c, 'ignored', 'debug', 'proxyDHCP answers only PXE clients');
   const pxePort = c.cfg.pxePort ?? PXE_PORT;
   if (c.req.localPort === pxePort) {
-    if (type !== MsgType.REQUEST && type !== MsgType.INFORM) return quiet(c, 'ignored', 'debug', 'only REQUESTs are answered on the PXE port');
+    if (type !== MsgType.REQUEST && type !== MsgType.INFORM) return noReply(c, 'ignored', 'debug', 'only REQUESTs are answered on the PXE port');
     const b = build(c, MsgType.ACK, ZERO, []);
     return answer(c, 'ack', b, undefined, { ...c.req.from }, 'proxyDHCP');
   }
-  if (type !== MsgType.DISCOVER) return quiet(c, 'ignored', 'debug', 'proxyDHCP answers only DISCOVERs on the DHCP port');
+  if (type !== MsgType.DISCOVER) return noReply(c, 'ignored', 'debug', 'proxyDHCP answers only DISCOVERs on the DHCP port');
   const b = build(c, MsgType.OFFER, ZERO, []);
   return answer(c, 'offer', b, undefined, destination(c.msg, MsgType.OFFER, c.cfg), 'proxyDHCP');
 }

@@ -17,7 +17,6 @@ export interface HttpServerOptions {
   inventory: () => Inventory;
   templatesDir: string;
   ipxeDir: string;
-  /** host:port of every replica's HTTP service, for boot scripts. */
   /** host:port of the replicas to list in a boot script for this image. */
   servers: (image: { name: string; version: string }) => string[];
   address?: string;
@@ -112,7 +111,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     node: ReturnType<Inventory['byMac']['get']>,
     text: (s: number, b: string, t?: string) => void,
   ) => {
-    const type = r.format === 'ipxe' ? 'text/plain; charset=utf-8' : 'text/plain; charset=utf-8';
+    const type = 'text/plain; charset=utf-8';
     const fail = async (message: string) => {
       // iPXE shows a script's echo lines; a 404 would only say "not found".
       if (r.format === 'ipxe') return text(200, await renderErrorScript(opts.templatesDir, r.mac, message), type);

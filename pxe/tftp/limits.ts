@@ -1,5 +1,6 @@
 // Admission control for new requests: concurrent transfers (global and per client)
-// and a per-client token bucket on request rate. Pure bookkeeping; the clock is passed in.
+// and a per-client token bucket on request rate; and a cap on ERROR replies. Pure
+// bookkeeping; the clock is passed in.
 
 export interface AdmissionLimits {
   maxTransfers: number;
@@ -67,5 +68,29 @@ export class Admitter {
     const full = (this.limits.burst / this.limits.ratePerSec) * 1000;
     for (const [k, b] of this.buckets) if (now - b.at >= full) this.buckets.delete(k);
     if (this.buckets.size >= MAX_TRACKED) this.buckets.clear();
+  }
+}
+
+/**
+ * A cap on replies per second (the listening socket's ERRORs), so that a flood of
+ * bad requests is not answered by a flood: at most `perSec` in each whole second of
+ * the clock. The time is passed in.
+ */
+export class ReplyBudget {
+  private second = 0;
+  private left: number;
+
+  constructor(private readonly perSec: number) {
+    this.left = perSec;
+  }
+
+  /** May one more reply go out at `now` (ms)? Counts it if so. */
+  take(now: number): boolean {
+    const second = Math.floor(now / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.left = this.perSec;
+    }
+    return this.left-- > 0;
   }
 }

@@ -4,8 +4,8 @@ import dgram, { type RemoteInfo, type Socket } from 'node:dgram';
 import { realpath } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { silentLogger, type Logger } from '../../lib/log.js';
-import { Admitter } from './limits.js';
-import { DEFAULT_LIMITS, negotiate } from './options.js';
+import { Admitter, ReplyBudget } from './limits.js';
+import { DEFAULT_LIMITS, negotiate, type Negotiated } from './options.js';
 import { decode, encodeError, peekOpcode, TftpDecodeError, ERR_ACCESS, ERR_ILLEGAL_OP, ERR_UNDEFINED, OP_ERROR, OP_RRQ, OP_WRQ, MAX_BLKSIZE, type TftpMessage, type TftpRequest } from './packet.js';
 import { cleanName, openInRoot, PathRefused } from './paths.js';
 import { BlockBuffer, bufferSource, fileSource, netasciiSource, streamSource, type ChunkSource } from './source.js';
@@ -80,107 +80,151 @@ function bind(sock: Socket, port: number, address: string): Promise<void> {
 }
 
 export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServer> {
-  const log = opts.log ?? silentLogger();
-  const clock = opts.clock ?? realClock;
   const createSocket = opts.createSocket ?? (() => dgram.createSocket({ type: 'udp4', lookup: literalLookup }));
   const address = opts.address ?? '0.0.0.0';
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_LIMITS.defaultTimeoutMs;
-  const retries = opts.retries ?? 5;
-  const limits = { maxBlksize: opts.maxBlksize ?? MAX_BLKSIZE, maxWindowsize: opts.maxWindowsize ?? DEFAULT_LIMITS.maxWindowsize, defaultTimeoutMs: timeoutMs };
-  const admitter = new Admitter({
-    maxTransfers: opts.maxTransfers ?? 256,
-    maxPerClient: opts.maxPerClient ?? 16,
-    ratePerSec: opts.ratePerSec ?? 50,
-    burst: opts.burst ?? 100,
-  });
   const realRoot = await realpath(opts.root);
-  const transfers = new Set<Transfer>();
-  let closed = false;
-  let errorBudget = { second: 0, left: ERROR_REPLIES_PER_SEC };
-
   const main = createSocket();
+  const log = opts.log ?? silentLogger();
   main.on('error', (err) => log.warn(`tftp: listening socket: ${err.message}`));
   await bind(main, opts.port ?? TFTP_PORT, address);
-
-  function replyError(rinfo: RemoteInfo, code: number, message: string): void {
-    const second = Math.floor(clock.now() / 1000);
-    if (second !== errorBudget.second) errorBudget = { second, left: ERROR_REPLIES_PER_SEC };
-    if (errorBudget.left-- <= 0) return;
+  const server = new ReadServer(opts, { main, createSocket, address, realRoot, log });
+  main.on('message', (buf, rinfo) => {
     try {
-      main.send(encodeError(code, message), rinfo.port, rinfo.address);
+      server.onRequest(buf, rinfo);
+    } catch (err) {
+      log.warn(`tftp ${rinfo.address}:${rinfo.port}: request handling failed: ${(err as Error).message}`);
+    }
+  });
+  return server;
+}
+
+/** What the listening socket does with a datagram: start a read, answer an ERROR, or nothing. */
+export type Screened = { kind: 'read'; req: TftpRequest } | { kind: 'refuse'; code: number; message: string; malformed?: boolean } | { kind: 'drop' };
+
+/** Check a datagram sent to the listening socket. Pure. */
+export function screenRequest(buf: Buffer): Screened {
+  const op = peekOpcode(buf);
+  // RFC 1350 §7: ERROR packets are never answered; nor is a packet too short to name its kind.
+  if (op === undefined || op === OP_ERROR) return { kind: 'drop' };
+  let msg: TftpMessage;
+  try {
+    msg = decode(buf);
+  } catch (err) {
+    return { kind: 'refuse', code: err instanceof TftpDecodeError ? err.code : ERR_ILLEGAL_OP, message: (err as Error).message, malformed: true };
+  }
+  // This server only reads; RFC 1350 §5 has "access violation" for a refused write.
+  if (msg.op === OP_WRQ) return { kind: 'refuse', code: ERR_ACCESS, message: 'read-only server' };
+  if (msg.op !== OP_RRQ) return { kind: 'refuse', code: ERR_ILLEGAL_OP, message: 'expected a read request' };
+  if (msg.mode === 'mail') return { kind: 'refuse', code: ERR_ILLEGAL_OP, message: "mode 'mail' is not supported" };
+  return { kind: 'read', req: msg };
+}
+
+interface Endpoints {
+  main: Socket;
+  createSocket: () => Socket;
+  address: string;
+  realRoot: string;
+  log: Logger;
+}
+
+/** The listening socket's side: admit requests, answer refusals, start and track transfers. */
+class ReadServer implements TftpServer {
+  readonly port: number;
+  readonly address: string;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly limits: { maxBlksize: number; maxWindowsize: number; defaultTimeoutMs: number };
+  private readonly admitter: Admitter;
+  private readonly errorReplies = new ReplyBudget(ERROR_REPLIES_PER_SEC);
+  private readonly transfers = new Set<Transfer>();
+  private closed = false;
+
+  constructor(
+    private readonly opts: TftpServerOptions,
+    private readonly io: Endpoints,
+  ) {
+    const bound = io.main.address();
+    this.port = bound.port;
+    this.address = bound.address;
+    this.clock = opts.clock ?? realClock;
+    this.log = io.log;
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_LIMITS.defaultTimeoutMs;
+    this.limits = { maxBlksize: opts.maxBlksize ?? MAX_BLKSIZE, maxWindowsize: opts.maxWindowsize ?? DEFAULT_LIMITS.maxWindowsize, defaultTimeoutMs: timeoutMs };
+    this.admitter = new Admitter({
+      maxTransfers: opts.maxTransfers ?? 256,
+      maxPerClient: opts.maxPerClient ?? 16,
+      ratePerSec: opts.ratePerSec ?? 50,
+      burst: opts.burst ?? 100,
+    });
+  }
+
+  get activeTransfers(): number {
+    return this.admitter.activeTransfers;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of [...this.transfers]) t.abort('server closed');
+    await new Promise<void>((resolve) => this.io.main.close(() => resolve()));
+  }
+
+  onRequest(buf: Buffer, rinfo: RemoteInfo): void {
+    if (this.closed) return;
+    const s = screenRequest(buf);
+    if (s.kind === 'drop') return;
+    if (s.kind === 'refuse') {
+      if (s.malformed) this.log.debug(`tftp ${rinfo.address}:${rinfo.port}: malformed packet: ${s.message}`);
+      return this.replyError(rinfo, s.code, s.message);
+    }
+    const adm = this.admitter.admit(rinfo.address, this.clock.now());
+    if (!adm.ok) {
+      this.log.debug(`tftp ${rinfo.address}:${rinfo.port} ${s.req.filename}: refused: ${adm.reason}`);
+      return this.replyError(rinfo, ERR_UNDEFINED, adm.reason);
+    }
+    this.startTransfer(s.req, rinfo).catch((err: Error) => this.log.warn(`tftp: transfer setup: ${err.message}`));
+  }
+
+  private replyError(rinfo: RemoteInfo, code: number, message: string): void {
+    if (!this.errorReplies.take(this.clock.now())) return;
+    try {
+      this.io.main.send(encodeError(code, message), rinfo.port, rinfo.address);
     } catch {
       // closing
     }
   }
 
-  function report(e: TftpEvent): void {
+  private report(e: TftpEvent): void {
     const what = e.status === 'done' ? `sent ${e.bytes} bytes in ${Math.round(e.ms)} ms` : `failed after ${e.bytes} bytes: ${e.error}`;
-    log.info(`tftp ${e.client} ${e.file}: ${what} (blksize ${e.blksize}, windowsize ${e.windowsize})`);
+    this.log.info(`tftp ${e.client} ${e.file}: ${what} (blksize ${e.blksize}, windowsize ${e.windowsize})`);
     try {
-      opts.onEvent?.(e);
+      this.opts.onEvent?.(e);
     } catch (err) {
-      log.warn(`tftp: onEvent threw: ${(err as Error).message}`);
+      this.log.warn(`tftp: onEvent threw: ${(err as Error).message}`);
     }
   }
 
-  function onRequest(buf: Buffer, rinfo: RemoteInfo): void {
-    if (closed) return;
-    const op = peekOpcode(buf);
-    // RFC 1350 §7: ERROR packets are never answered; nor is a packet too short to name its kind.
-    if (op === undefined || op === OP_ERROR) return;
-    let msg: TftpMessage;
-    try {
-      msg = decode(buf);
-    } catch (err) {
-      const code = err instanceof TftpDecodeError ? err.code : ERR_ILLEGAL_OP;
-      log.debug(`tftp ${rinfo.address}:${rinfo.port}: malformed packet: ${(err as Error).message}`);
-      replyError(rinfo, code, (err as Error).message);
-      return;
-    }
-    if (msg.op !== OP_RRQ) {
-      // This server only reads; RFC 1350 §5 has "access violation" for a refused write.
-      if (msg.op === OP_WRQ) replyError(rinfo, ERR_ACCESS, 'read-only server');
-      else replyError(rinfo, ERR_ILLEGAL_OP, 'expected a read request');
-      return;
-    }
-    if (msg.mode === 'mail') {
-      replyError(rinfo, ERR_ILLEGAL_OP, "mode 'mail' is not supported");
-      return;
-    }
-    const adm = admitter.admit(rinfo.address, clock.now());
-    if (!adm.ok) {
-      log.debug(`tftp ${rinfo.address}:${rinfo.port} ${msg.filename}: refused: ${adm.reason}`);
-      replyError(rinfo, ERR_UNDEFINED, adm.reason);
-      return;
-    }
-    startTransfer(msg, rinfo).catch((err: Error) => log.warn(`tftp: transfer setup: ${err.message}`));
-  }
-
-  async function openSource(name: string, rinfo: RemoteInfo): Promise<{ size: number | undefined; make: (blksize: number) => ChunkSource }> {
-    const generated = opts.generate ? await opts.generate(name, { address: rinfo.address, port: rinfo.port }) : undefined;
-    if (Buffer.isBuffer(generated)) return { size: generated.length, make: () => bufferSource(generated) };
-    if (generated) return { size: undefined, make: () => streamSource(generated) };
-    const file = await openInRoot(realRoot, name); // opened once: later changes to the root do not reach this transfer
-    return { size: file.size, make: (blksize) => fileSource(file.fh, blksize) };
-  }
-
-  async function startTransfer(req: TftpRequest, rinfo: RemoteInfo): Promise<void> {
-    const started = clock.now();
+  /** An admitted read: open the file, negotiate, open a socket of its own, run the Transfer. */
+  private async startTransfer(req: TftpRequest, rinfo: RemoteInfo): Promise<void> {
+    const started = this.clock.now();
     const client = `${rinfo.address}:${rinfo.port}`;
     let file = req.filename;
-    let settings = negotiate(req.options, { size: undefined, mode: req.mode }, limits);
+    let settings = negotiate(req.options, { size: undefined, mode: req.mode }, this.limits);
+    const end = (r: TransferResult) => {
+      this.admitter.release(rinfo.address);
+      const { blksize, windowsize } = settings;
+      this.report({ kind: 'tftp', client, file, status: r.status, bytes: r.bytes, ms: this.clock.now() - started, blksize, windowsize, ...(r.error !== undefined ? { error: r.error } : {}) });
+    };
     const fail = (code: number, message: string) => {
-      admitter.release(rinfo.address);
-      replyError(rinfo, code, message);
-      report({ kind: 'tftp', client, file, status: 'error', bytes: 0, ms: clock.now() - started, blksize: settings.blksize, windowsize: settings.windowsize, error: message });
+      this.replyError(rinfo, code, message);
+      end({ status: 'error', bytes: 0, error: message });
     };
     let src: ChunkSource;
-    let sock: Socket;
     try {
       file = cleanName(req.filename);
-      const opened = await openSource(file, rinfo);
+      const opened = await openSource(this.opts.generate, this.io.realRoot, file, rinfo);
       // Netascii changes the length, so a size known for the file is not the size sent.
-      settings = negotiate(req.options, { size: req.mode === 'netascii' ? undefined : opened.size, mode: req.mode }, limits);
+      settings = negotiate(req.options, { size: req.mode === 'netascii' ? undefined : opened.size, mode: req.mode }, this.limits);
       src = opened.make(settings.blksize);
       if (req.mode === 'netascii') src = netasciiSource(src);
     } catch (err) {
@@ -188,61 +232,55 @@ export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServ
       else fail(ERR_UNDEFINED, `cannot read '${file}': ${(err as Error).message}`);
       return;
     }
+    let sock: Socket;
     try {
-      if (closed) throw new Error('server is closing');
-      sock = createSocket();
-      await bind(sock, 0, address);
-      try {
-        sock.setSendBufferSize(SEND_BUFFER);
-      } catch {
-        // capped by net.core.wmem_max; libuv queues what does not fit
-      }
+      sock = await this.transferSocket();
     } catch (err) {
       await src.close().catch(() => undefined);
       fail(ERR_UNDEFINED, `no transfer socket: ${(err as Error).message}`);
       return;
     }
-    const { blksize, windowsize } = settings;
-    const transfer: Transfer = new Transfer({
-      socket: sock,
-      peer: { address: rinfo.address, port: rinfo.port },
-      blocks: new BlockBuffer(src, blksize),
-      oack: settings.oack,
-      windowsize,
-      timeoutMs: settings.timeoutMs,
-      maxTimeoutMs: settings.timeoutMs * 8,
-      retries,
-      clock,
-      onEnd: (r: TransferResult) => {
-        transfers.delete(transfer);
-        admitter.release(rinfo.address);
-        report({ kind: 'tftp', client, file, status: r.status, bytes: r.bytes, ms: clock.now() - started, blksize, windowsize, ...(r.error !== undefined ? { error: r.error } : {}) });
-      },
-    });
-    transfers.add(transfer);
-    transfer.start();
+    this.run(sock, rinfo, src, settings, end);
   }
 
-  main.on('message', (buf, rinfo) => {
+  private async transferSocket(): Promise<Socket> {
+    if (this.closed) throw new Error('server is closing');
+    const sock = this.io.createSocket();
+    await bind(sock, 0, this.io.address);
     try {
-      onRequest(buf, rinfo);
-    } catch (err) {
-      log.warn(`tftp ${rinfo.address}:${rinfo.port}: request handling failed: ${(err as Error).message}`);
+      sock.setSendBufferSize(SEND_BUFFER);
+    } catch {
+      // capped by net.core.wmem_max; libuv queues what does not fit
     }
-  });
+    return sock;
+  }
 
-  const bound = main.address();
-  return {
-    port: bound.port,
-    address: bound.address,
-    get activeTransfers() {
-      return admitter.activeTransfers;
-    },
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      for (const t of [...transfers]) t.abort('server closed');
-      await new Promise<void>((resolve) => main.close(() => resolve()));
-    },
-  };
+  private run(socket: Socket, rinfo: RemoteInfo, src: ChunkSource, settings: Negotiated, end: (r: TransferResult) => void): void {
+    const transfer: Transfer = new Transfer({
+      socket,
+      peer: { address: rinfo.address, port: rinfo.port },
+      blocks: new BlockBuffer(src, settings.blksize),
+      oack: settings.oack,
+      windowsize: settings.windowsize,
+      timeoutMs: settings.timeoutMs,
+      maxTimeoutMs: settings.timeoutMs * 8,
+      retries: this.opts.retries ?? 5,
+      clock: this.clock,
+      onEnd: (r: TransferResult) => {
+        this.transfers.delete(transfer);
+        end(r);
+      },
+    });
+    this.transfers.add(transfer);
+    transfer.start();
+  }
+}
+
+/** The bytes to send for `name`: made on request by `generate`, else the file in the root, opened once. */
+async function openSource(generate: GenerateFile | undefined, realRoot: string, name: string, rinfo: RemoteInfo): Promise<{ size: number | undefined; make: (blksize: number) => ChunkSource }> {
+  const generated = generate ? await generate(name, { address: rinfo.address, port: rinfo.port }) : undefined;
+  if (Buffer.isBuffer(generated)) return { size: generated.length, make: () => bufferSource(generated) };
+  if (generated) return { size: undefined, make: () => streamSource(generated) };
+  const file = await openInRoot(realRoot, name); // opened once: later changes to the root do not reach this transfer
+  return { size: file.size, make: (blksize) => fileSource(file.fh, blksize) };
 }

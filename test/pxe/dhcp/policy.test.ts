@@ -372,7 +372,7 @@ test('replicas: one without the node\'s image stays quiet so that one holding it
   const lacking: PolicyConfig = { ...cfg, canBoot: () => false };
   const o = run({ type: T.DISCOVER }, { cfg: lacking });
   assert.is(o.reply, null);
-  assert.ok(o.quiet);
+  assert.ok(o.leftToPeer);
   assert.match(o.line, /image .* is not on this replica yet/);
   assert.is(type(run({ type: T.DISCOVER }, { cfg: { ...cfg, canBoot: () => true } }).reply), T.OFFER);
   assert.is(type(run({ type: T.DISCOVER, mac: UNKNOWN_MAC }, { inv: poolInv, cfg: lacking }).reply), T.OFFER);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { startTftpServer, type TftpServerOptions, type TftpServer } from '../../../pxe/tftp/server.js';
+import { screenRequest, startTftpServer, type TftpServerOptions, type TftpServer } from '../../../pxe/tftp/server.js';
 import { tftpGet, TftpRemoteError } from '../../../pxe/tftp/client.js';
 import { encode, ERR_ACCESS, ERR_ILLEGAL_OP, ERR_NOT_FOUND, ERR_OPTIONS, ERR_UNDEFINED, ERR_UNKNOWN_TID, OP_ACK, OP_DATA, OP_ERROR, OP_OACK, OP_RRQ, OP_WRQ, type TftpMessage, type TftpOptions } from '../../../pxe/tftp/packet.js';
 import { memoryLogger } from '../../../lib/log.js';
@@ -334,6 +334,18 @@ test('events and log: one event and one line per transfer; a transfer survives c
   assert.is(miss.status, 'error');
   assert.match(miss.error ?? '', /not found/);
   peer.close();
+});
+
+test('screenRequest (pure): RRQs are read, ERRORs and runts dropped, writes, other kinds, mail mode and garbage refused', () => {
+  assert.equal(screenRequest(rrq('small.bin', { blksize: 1024 })), { kind: 'read', req: { op: OP_RRQ, filename: 'small.bin', mode: 'octet', options: { blksize: 1024 } } });
+  assert.equal(screenRequest(encode({ op: OP_ERROR, code: 0, message: 'x' })), { kind: 'drop' });
+  assert.equal(screenRequest(Buffer.from([0])), { kind: 'drop' });
+  assert.equal(screenRequest(encode({ op: OP_WRQ, filename: 'x', mode: 'octet', options: {} })), { kind: 'refuse', code: ERR_ACCESS, message: 'read-only server' });
+  assert.equal(screenRequest(ack(1)), { kind: 'refuse', code: ERR_ILLEGAL_OP, message: 'expected a read request' });
+  assert.equal(screenRequest(rrq('small.bin', {}, 'mail')), { kind: 'refuse', code: ERR_ILLEGAL_OP, message: "mode 'mail' is not supported" });
+  const bad = screenRequest(Buffer.from([0, 1, 0x61]));
+  assert.is(bad.kind, 'refuse');
+  assert.ok(bad.kind === 'refuse' && bad.malformed, 'a malformed request is marked so the server logs it');
 });
 
 test.run();
