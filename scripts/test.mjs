@@ -150,8 +150,10 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 if (root === join(project, 'test')) typeCheck();
+// Files under the project are named from its root, ready for `node --import tsx/esm <file>`.
+const shown = (file) => (relative(project, root).startsWith('..') ? relative(root, file) : relative(project, file));
 for (const file of testFiles(root)) {
-  const name = relative(root, file);
+  const name = shown(file);
   console.log(`▶ ${name}`);
   const started = Date.now();
   const ended = await runFile(file);
