@@ -116,8 +116,10 @@ function tally(name, { out, code, signal, timedOut }, seconds) {
     if (strict) r.failed += mine.filter((s) => !s.allowed).length;
     if (code !== 0 && r.failed === 0) r.problem = `exited ${code ?? signal} with no failing test`;
   }
-  if (r.problem) r.failed++;
-  if (r.problem) console.log(`✘ ${name}: ${r.problem}`);
+  if (r.problem) {
+    r.failed++;
+    console.log(`✘ ${name}: ${r.problem}`);
+  }
   results.push(r);
 }
 
