@@ -7,31 +7,20 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../../lib/paths.js';
 import { isBzImage } from '../../rootfs/kernel.js';
+import { buildImage as buildImageInto, builtDebian, DEBIAN } from '../helpers/built-image.js';
+import { need } from '../helpers/need.js';
 
 const work = mkdtempSync(join(tmpdir(), 'diskless-real-'));
 const out = join(work, 'images');
-const cache = join(work, 'cache');
+const buildImage = (args: string[]) => buildImageInto(args, out);
 
-function skipReason(): string | undefined {
+function hostProblem(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (mmdebstrap --mode=root, mknod, chown)';
   for (const [tool, pkg] of [['mmdebstrap', 'mmdebstrap'], ['mksquashfs', 'squashfs-tools'], ['mkfs.erofs', 'erofs-utils'], ['cpio', 'cpio'], ['zstd', 'zstd'], ['file', 'file']]) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (apt-get install ${pkg})`;
   }
   return undefined;
-}
-
-/** Run the `build-image` bin entry (from source) and return its output. */
-function buildImage(args: string[]): string {
-  const res = spawnSync(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), 'cli/build-image.ts'), ...args, '--out', out, '--cache-dir', cache], {
-    cwd: projectRoot(),
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const text = `${res.stdout}${res.stderr}`;
-  if (res.status !== 0) throw new Error(`build-image ${args.join(' ')} exited ${res.status}:\n${text.slice(-4000)}`);
-  return text;
 }
 
 interface Manifest {
@@ -80,16 +69,17 @@ function checkArtifacts(dir: string, format: 'squashfs' | 'erofs'): Manifest {
   return m;
 }
 
-const reason = skipReason();
+const reason = hostProblem();
 if (reason) {
-  test('real build-image', () => console.log(`SKIP: real build-image tests: ${reason}`));
+  test('real build-image', () => need(reason));
 } else {
   test('build-image debian: real bootstrap, every artifact checked', () => {
-    const text = buildImage(['debian']);
+    // The run's one plain debian build (test/helpers/built-image.ts), with a fresh cache.
+    const text = builtDebian(out).log;
     for (const step of ['bootstrap', 'customize', 'kernel', 'initrd', 'root-image', 'manifest', 'publish']) {
       assert.match(text, new RegExp(`\\] ${step}: done in [\\d.]+s`), `${step} progress line`);
     }
-    const imageDir = join(out, 'debian-bookworm-amd64');
+    const imageDir = join(out, DEBIAN);
     const m = checkArtifacts(join(imageDir, readlinkSync(join(imageDir, 'current'))), 'squashfs');
     assert.is(m.bootstrap.cached, false);
   });

@@ -1,11 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, symlinkSync, chmodSync, readlinkSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readCpio, writeCpio, S_IFMT, S_IFCHR, S_IFLNK, type CpioEntry } from '../../builders/cpio.js';
+import { needTool } from '../helpers/need.js';
 
 const fixture = join(import.meta.dirname, '../fixtures/cpio/gnu-reproducible.cpio');
 const goldEntries: CpioEntry[] = [
@@ -15,13 +16,8 @@ const goldEntries: CpioEntry[] = [
   { type: 'char', path: 'dev/console', mode: 0o600, major: 5, minor: 1 },
 ];
 
-function haveCpio(): boolean {
-  const ok = spawnSync('cpio', ['--version']).status === 0;
-  if (!ok) console.log('SKIP: GNU cpio is not installed (apt-get install cpio); skipping the cross-check');
-  return ok;
-}
-
-if (process.env.DISKLESS_REGEN_FIXTURES && haveCpio()) {
+if (process.env.DISKLESS_REGEN_FIXTURES) {
+  needTool('cpio', 'cpio');
   const dir = mkdtempSync(join(tmpdir(), 'cpio-gold-'));
   mkdirSync(join(dir, 'bin'));
   mkdirSync(join(dir, 'dev'));
@@ -86,7 +82,7 @@ test('bad entries are refused', () => {
 });
 
 test('GNU cpio lists and extracts what we write, byte for byte', () => {
-  if (!haveCpio()) return;
+  needTool('cpio', 'cpio');
   const big = randomBytes(1_000_003);
   const entries: CpioEntry[] = [
     ...goldEntries,

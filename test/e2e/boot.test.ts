@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { createNetns, hubTopology, netnsAvailable, type Netns } from '../helpers/netns.js';
 import { bootNetwork, qemuMissing, radvdMissing, startNode, startRadvd, watchOutput, type Nic } from '../helpers/qemu.js';
 import { projectRoot } from '../../lib/paths.js';
+import { buildImage, builtDebian } from '../helpers/built-image.js';
+import { need } from '../helpers/need.js';
 
 const work = mkdtempSync(join(tmpdir(), 'diskless-e2e-'));
 const images = join(work, 'images');
@@ -50,23 +52,14 @@ const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).diges
 interface Ev { time: string; kind: string; node?: string; type?: string; path?: string; message?: string }
 
 if (skip) {
-  test('diskless boot end to end', () => console.log(`SKIP: end-to-end boot: ${skip}`));
+  test('diskless boot end to end', () => need(skip));
 } else {
   let ns: Netns;
   let served: ReturnType<typeof watchOutput>;
   let taps: string[];
 
-  const build = (args: string[]) => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), 'cli/build-image.ts'), ...args, '--out', images], {
-      cwd: projectRoot(),
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    if (r.status !== 0) throw new Error(`build-image ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
-  };
-
   test.before(async () => {
-    build(['debian']);
+    builtDebian(images); // the run's one plain debian build (test/helpers/built-image.ts)
     ns = createNetns('e2e');
     taps = bootNetwork(ns, '10.77.0.1/24', NODES.length + 2);
     // Router advertisements, as on a normal network: without them iPXE waits ~15 s for IPv6.
@@ -138,7 +131,7 @@ if (skip) {
   });
 
   test('a Xen dom0 boots diskless: hypervisor, dom0 kernel and initrd by iPXE multiboot, same read-only root + RAM overlay', async () => {
-    build(['debian', '--variant', 'xen-dom0']);
+    buildImage(['debian', '--variant', 'xen-dom0'], images);
     // Under TCG the guest CPU must not offer SMAP, or dom0 faults on its first page fault.
     const started = Date.now();
     const m = watchOutput(startNode(ns, { tap: 'tap2', mac: '52:54:00:77:00:03', nic: 'e1000', memMb: 1536, cpu: 'max,-smap' }));

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { createNetns, netnsAvailable, type Netns } from '../helpers/netns.js';
 import { bootNetwork, ovmfMissing, OVMF_VARS, qemuMissing, radvdMissing, startFromMedium, startNode, startRadvd, watchOutput } from '../helpers/qemu.js';
 import { liveHostProblems } from '../../builders/live/iso.js';
-import { projectRoot } from '../../lib/paths.js';
+import { buildImage } from '../helpers/built-image.js';
+import { need } from '../helpers/need.js';
 
 const work = mkdtempSync(join(tmpdir(), 'diskless-live-'));
 const images = join(work, 'images');
@@ -45,7 +46,7 @@ async function powerOff(vms: ChildProcess[]): Promise<void> {
 }
 
 if (skip) {
-  test('live medium', () => console.log(`SKIP: live medium: ${skip}`));
+  test('live medium', () => need(skip));
 } else {
   let iso = '';
   let version = '';
@@ -53,12 +54,7 @@ if (skip) {
 
   test.before(() => {
     writeFileSync(join(work, 'cluster.yaml'), inventory);
-    const r = spawnSync(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), 'cli/build-image.ts'), 'debian', '--live', '-i', join(work, 'cluster.yaml'), '--out', images], {
-      cwd: projectRoot(),
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    if (r.status !== 0) throw new Error(`build-image debian --live failed:\n${r.stdout}${r.stderr}`);
+    buildImage(['debian', '--live', '-i', join(work, 'cluster.yaml')], images); // with the run's bootstrap cache
     const dir = join(images, 'debian-bookworm-amd64');
     version = readlinkSync(join(dir, 'current'));
     iso = join(dir, version, 'live.iso');
@@ -135,8 +131,7 @@ if (skip) {
   });
 
   test('the same file written to a USB stick boots under UEFI (OVMF) and serves', async () => {
-    const why = ovmfMissing();
-    if (why) return console.log(`SKIP: UEFI boot of the live medium: ${why}`);
+    need(ovmfMissing());
     const vars = join(work, 'OVMF_VARS.fd');
     copyFileSync(OVMF_VARS, vars);
     const started = Date.now();

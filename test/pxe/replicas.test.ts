@@ -11,6 +11,7 @@ import { hubTopology, netnsAvailable } from '../helpers/netns.js';
 import { watchOutput } from '../helpers/qemu.js';
 import { makeImages } from '../helpers/images.js';
 import { projectRoot } from '../../lib/paths.js';
+import { need } from '../helpers/need.js';
 
 const skip = netnsAvailable();
 const IPS = ['10.77.0.1', '10.77.0.2', '10.77.0.3'];
@@ -26,7 +27,7 @@ nodes:
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
 test('three replicas: an image spreads verified, a corrupted copy never does, a newer inventory spreads', async () => {
-  if (skip) return console.log(`SKIP: ${skip}`);
+  need(skip);
   const work = mkdtempSync(join(tmpdir(), 'dl-trio-'));
   const img = makeImages({ rootBytes: 2_000_000 });
   const topo = hubTopology(IPS.map((ip) => `${ip}/24`));

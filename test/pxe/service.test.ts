@@ -12,6 +12,7 @@ import { sample } from '../helpers/inventory.js';
 import { projectRoot } from '../../lib/paths.js';
 import { chooseAddress } from '../../pxe/service.js';
 import type { ChildProcess } from 'node:child_process';
+import { need } from '../helpers/need.js';
 
 const MAC = '52:54:00:77:00:01';
 const skip = netnsAvailable() ?? missingTools(['busybox', 'tftp', 'curl']);
@@ -50,7 +51,7 @@ async function serve(): Promise<Running> {
 const events = (r: Running) => r.out.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 test('serve: udhcpc gets its reservation and boot file, tftp-hpa and curl get files, each logged as node01', async () => {
-  if (skip) return console.log(`SKIP: ${skip}`);
+  need(skip);
   const r = await serve();
   try {
     const script = join(r.dir, 'udhcpc.sh');
@@ -82,7 +83,7 @@ test('serve: udhcpc gets its reservation and boot file, tftp-hpa and curl get fi
 });
 
 test('serve: a changed inventory is picked up; a broken one is refused and the old one kept', async () => {
-  if (skip) return console.log(`SKIP: ${skip}`);
+  need(skip);
   const r = await serve();
   try {
     r.link.client.exec(['ip', 'addr', 'add', '10.77.0.50/24', 'dev', r.link.clientIf]);

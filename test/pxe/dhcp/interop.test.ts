@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLink, netnsAvailable, type Link } from '../../helpers/netns.js';
 import { inventoryYaml, missingTools, startOurServer, stop } from './nstools.js';
+import { need } from '../../helpers/need.js';
 
 const MAC = '52:54:00:77:00:01';
 const dir = mkdtempSync(join(tmpdir(), 'dl-dhcp-interop-'));
@@ -39,7 +40,7 @@ function udhcpc(link: Link, extra: string[]): Record<string, string> {
 }
 
 test('busybox udhcpc gets the reserved address, network options and the BIOS boot file', async () => {
-  if (skip) return console.log(`SKIP: ${skip}`);
+  need(skip);
   await withServer(async (link, events) => {
     const env = udhcpc(link, []);
     assert.is(env.ip, '10.77.0.11');
@@ -57,7 +58,7 @@ test('busybox udhcpc gets the reserved address, network options and the BIOS boo
 });
 
 test('udhcpc as a UEFI x64 PXE client (60 PXEClient, 93 = 7) gets ipxe.efi; as iPXE (77) gets the script URL', async () => {
-  if (skip) return console.log(`SKIP: ${skip}`);
+  need(skip);
   await withServer(async (link) => {
     const efi = udhcpc(link, ['-V', 'PXEClient:Arch:00007:UNDI:003016', '-x', '0x5d:0007']);
     assert.is(efi.ip, '10.77.0.11');
@@ -68,7 +69,7 @@ test('udhcpc as a UEFI x64 PXE client (60 PXEClient, 93 = 7) gets ipxe.efi; as i
 });
 
 test('ISC dhclient gets the reserved address and writes filename into its lease file', async () => {
-  if (skip) return console.log(`SKIP: ${skip}`);
+  need(skip);
   await withServer(async (link) => {
     const lease = join(dir, 'dhclient.leases');
     const child = link.client.spawn(['dhclient', '-d', '-1', '-v', '-cf', '/dev/null', '-lf', lease, '-pf', join(dir, 'dhclient.pid'), '-sf', '/bin/true', link.clientIf]);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createLink, netnsAvailable } from '../../helpers/netns.js';
 import { inventoryYaml, missingTools, runPxeClient, startDnsmasq, startOurServer, stop } from './nstools.js';
 import type { DhcpEvent } from '../../../pxe/dhcp/policy.js';
+import { need } from '../../helpers/need.js';
 
 const MAC = '52:54:00:77:00:01';
 const dir = mkdtempSync(join(tmpdir(), 'dl-dhcp-sockets-'));
@@ -23,7 +24,7 @@ const events = (lines: string[]) => lines.filter((l) => l.startsWith('{')).map((
 // it to us, and the proxy ignores it; the client then rebinds by broadcast at T2.
 test('proxyDHCP beside dnsmasq: address from dnsmasq, boot file from us, REQUEST to 4011 answered by unicast', async () => {
   const skip = netnsAvailable() ?? missingTools(['dnsmasq']);
-  if (skip) return console.log(`SKIP: ${skip}`);
+  need(skip);
   const link = createLink({ serverCidr: '10.77.0.1/24', clientMac: MAC });
   try {
     const dnsmasq = await startDnsmasq(link.server, dir, { iface: link.serverIf, range: '10.77.0.50,10.77.0.150,255.255.255.0', hosts: [] });
@@ -74,7 +75,7 @@ test('proxyDHCP beside dnsmasq: address from dnsmasq, boot file from us, REQUEST
 // serverIp here is a secondary address, so the reply's source shows which socket sent it.
 test('bound to 0.0.0.0 with several addresses on the interface: broadcast DISCOVER gets an OFFER from the chosen serverIp', async () => {
   const skip = netnsAvailable();
-  if (skip) return console.log(`SKIP: ${skip}`);
+  need(skip);
   const link = createLink({ serverCidr: '10.77.0.1/24', clientMac: MAC });
   try {
     link.server.exec(['ip', 'addr', 'add', '10.77.0.7/24', 'dev', link.serverIf]);

@@ -1,9 +1,9 @@
 // The HTTP server against a real client (curl) on loopback.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHttpServer, type HttpServer } from '../../../pxe/http/server.js';
 import { ImageStore } from '../../../pxe/images.js';
@@ -12,6 +12,7 @@ import { defaultTemplatesDir } from '../../../lib/paths.js';
 import type { BootEvent } from '../../../pxe/events.js';
 import { makeImages } from '../../helpers/images.js';
 import { sample } from '../../helpers/inventory.js';
+import { need, needTool } from '../../helpers/need.js';
 
 const img = makeImages({ rootBytes: 100 * 1024 * 1024 });
 const inv = parseInventory(sample, 'cluster.yaml');
@@ -31,8 +32,6 @@ function curl(args: string[]): Promise<{ code: number | null; out: Buffer; err: 
   });
 }
 
-const haveCurl = spawnSync('curl', ['--version']).status === 0;
-
 test.before(async () => {
   srv = await startHttpServer({
     images: new ImageStore(img.root),
@@ -49,7 +48,7 @@ test.before(async () => {
 test.after(() => srv.close());
 
 test('curl fetches a 100 MB root image with the right sha256; the event names the bytes', async () => {
-  if (!haveCurl) return console.log('SKIP: curl is not installed (apt-get install curl)');
+  needTool('curl', 'curl');
   const r = (await curl([`${base}/images/${img.name}/${img.version}/root.squashfs`]));
   assert.is(r.code, 0, r.err);
   assert.is(createHash('sha256').update(r.out).digest('hex'), img.manifest.artifacts.root!.sha256);
@@ -58,7 +57,7 @@ test('curl fetches a 100 MB root image with the right sha256; the event names th
 });
 
 test('ETag is the manifest sha256; If-None-Match gives 304; current resolves', async () => {
-  if (!haveCurl) return console.log('SKIP: curl is not installed');
+  needTool('curl', 'curl');
   const sha = img.manifest.artifacts.kernel!.sha256;
   const head = (await curl(['-I', `${base}/images/${img.name}/current/vmlinuz`])).out.toString();
   assert.match(head, /^HTTP\/1\.1 200/);
@@ -68,7 +67,7 @@ test('ETag is the manifest sha256; If-None-Match gives 304; current resolves', a
 });
 
 test('<artifact>.sha256 gives the manifest hash in sha256sum format, for the initrd', async () => {
-  if (!haveCurl) return console.log('SKIP: curl is not installed');
+  needTool('curl', 'curl');
   const r = await curl([`${base}/images/${img.name}/${img.version}/root.squashfs.sha256`]);
   assert.is(r.out.toString(), `${img.manifest.artifacts.root!.sha256}  root.squashfs\n`);
   const none = await curl(['-o', '/dev/null', '-w', '%{http_code}', `${base}/images/${img.name}/${img.version}/nothing.sha256`]);
@@ -76,7 +75,7 @@ test('<artifact>.sha256 gives the manifest hash in sha256sum format, for the ini
 });
 
 test('Range requests: a slice, an open end, and If-Range with the ETag', async () => {
-  if (!haveCurl) return console.log('SKIP: curl is not installed');
+  needTool('curl', 'curl');
   const full = readFileSync(join(img.dir, 'initrd.img'));
   const part = (await curl(['-r', '100-1123', '-D', '-', '-o', '/tmp/diskless-range', `${base}/images/${img.name}/${img.version}/initrd.img`]));
   assert.match(part.out.toString(), /^HTTP\/1\.1 206/);
@@ -89,7 +88,7 @@ test('Range requests: a slice, an open end, and If-Range with the ETag', async (
 });
 
 test('per-node iPXE script for a known MAC; an explaining script for an unknown one', async () => {
-  if (!haveCurl) return console.log('SKIP: curl is not installed');
+  needTool('curl', 'curl');
   const known = (await curl([`${base}/boot/52-54-00-77-00-01.ipxe`])).out.toString();
   assert.match(known, /^#!ipxe\n/);
   assert.match(known, /diskless\.name=node01/);
@@ -101,7 +100,7 @@ test('per-node iPXE script for a known MAC; an explaining script for an unknown 
 });
 
 test('traversal and unknown files are 404; only GET and HEAD', async () => {
-  if (!haveCurl) return console.log('SKIP: curl is not installed');
+  needTool('curl', 'curl');
   for (const p of ['/images/../../../etc/passwd', `/images/${img.name}/${img.version}/..%2f..%2f..%2fetc%2fpasswd`, `/images/${img.name}/${img.version}/secret`, '/ipxe/../../etc/passwd']) {
     const r = (await curl(['-o', '/dev/null', '-w', '%{http_code}', `${base}${p}`]));
     assert.is(r.out.toString(), '404', p);
@@ -110,9 +109,10 @@ test('traversal and unknown files are 404; only GET and HEAD', async () => {
 });
 
 test('iPXE binaries from the ipxe package, and /status', async () => {
-  if (!haveCurl) return console.log('SKIP: curl is not installed');
+  needTool('curl', 'curl');
+  // The file is on this host, so a 404 is the server's fault.
+  need(existsSync('/usr/lib/ipxe/undionly.kpxe') ? undefined : '/usr/lib/ipxe/undionly.kpxe is missing (apt-get install ipxe)');
   const r = (await curl(['-o', '/dev/null', '-w', '%{http_code} %{size_download}', `${base}/ipxe/undionly.kpxe`])).out.toString();
-  if (r.startsWith('404')) return console.log('SKIP: /usr/lib/ipxe/undionly.kpxe missing (apt-get install ipxe)');
   assert.match(r, /^200 [1-9]\d+$/);
   const status = JSON.parse((await curl([`${base}/status`])).out.toString());
   assert.is(status.cluster, 'lab');

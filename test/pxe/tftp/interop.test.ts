@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createLink, netnsAvailable, type Link } from '../../helpers/netns.js';
 import { startInNetns, type NsServer } from './netns-server.js';
 import { randomFile } from './helpers.js';
+import { need, needTool } from '../../helpers/need.js';
 
 const SIZE = 100 * 1024 * 1024; // octets
 const work = mkdtempSync(join(tmpdir(), 'tftp-interop-'));
@@ -56,8 +57,8 @@ const cases: { name: string; tool: string; pkg: string; argv: (out: string) => s
 
 for (const c of cases) {
   test(`interop: ${c.name} fetches 100 MB with the right sha256`, async () => {
-    if (skip) return console.log(`SKIP: ${skip}`);
-    if (missing(c.tool)) return console.log(`SKIP: ${c.tool} is not installed (apt-get install ${c.pkg})`);
+    need(skip);
+    needTool(c.tool, c.pkg);
     const out = join(work, `out-${c.tool}-${c.blksize}`);
     const before = server!.events.length;
     link!.client.exec(c.argv(out), { timeoutMs: 180_000 });

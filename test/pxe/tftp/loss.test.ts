@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { addLoss, createLink, netnsAvailable, type Link } from '../../helpers/netns.js';
 import { startInNetns, type NsServer } from './netns-server.js';
 import { randomFile } from './helpers.js';
+import { need, needTool } from '../../helpers/need.js';
 
 const SIZE = 5 * 1024 * 1024; // octets
 const LOSS = 5; // per mille, each direction
@@ -48,8 +49,8 @@ const clients = [
 
 for (const c of clients) {
   test(`loss 0.5% each way: ${c.name}, 5 MB file, ${RUNS} of ${RUNS} succeed`, () => {
-    if (skip) return console.log(`SKIP: ${skip}`);
-    if (missing(c.tool)) return console.log(`SKIP: ${c.tool} is not installed (apt-get install ${c.pkg})`);
+    need(skip);
+    needTool(c.tool, c.pkg);
     let ok = 0;
     const failures: string[] = [];
     for (let i = 0; i < RUNS; i++) {

@@ -1,0 +1,117 @@
+// Real image builds for the heavy end-to-end files, shared across one test run:
+// `build-image debian` is built once per run (scripts/test.mjs gives each run a fresh
+// DISKLESS_TEST_RUN_DIR) and every build uses one bootstrap cache in that folder, so a
+// later build with other flags reuses the bootstrap. A lock file keeps two builds apart.
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../../lib/paths.js';
+
+export const DEBIAN = 'debian-bookworm-amd64';
+
+let ownRunDir: string | undefined;
+
+/** The run's folder: DISKLESS_TEST_RUN_DIR, else (a file run alone) one for this process, removed at exit. */
+export function runDir(): string {
+  if (process.env.DISKLESS_TEST_RUN_DIR) return process.env.DISKLESS_TEST_RUN_DIR;
+  if (!ownRunDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'diskless-run-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    ownRunDir = dir;
+  }
+  return ownRunDir;
+}
+
+const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Run `fn` holding the run's build lock; a lock left by a dead process is taken over. */
+function withLock<T>(fn: () => T): T {
+  const lock = join(runDir(), 'build.lock');
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      writeFileSync(lock, String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(lock, 'utf8'));
+      if (holder && !alive(holder)) rmSync(lock, { force: true });
+      else sleep(1000);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    unlinkSync(lock);
+  }
+}
+
+function build(args: string[], out: string): string {
+  const res = spawnSync(
+    process.execPath,
+    ['--import', 'tsx/esm', join(projectRoot(), 'cli/build-image.ts'), ...args, '--out', out, '--cache-dir', join(runDir(), 'cache')],
+    { cwd: projectRoot(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const text = `${res.stdout}${res.stderr}`;
+  if (res.status !== 0) throw new Error(`build-image ${args.join(' ')} exited ${res.status ?? res.signal}:\n${text.slice(-4000)}`);
+  return text;
+}
+
+/** Run the `build-image` bin entry (from source) into `out` with the run's bootstrap cache; return its output. */
+export function buildImage(args: string[], out: string): string {
+  return withLock(() => build(args, out));
+}
+
+/** Hard-link copy of a folder, leaving out dot entries (locks, staging); images are replaced, never written in place. */
+function linkTree(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const e of readdirSync(from, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'))) {
+    const [src, dst] = [join(from, e.name), join(to, e.name)];
+    if (e.isDirectory()) linkTree(src, dst);
+    else if (e.isSymbolicLink()) symlinkSync(readlinkSync(src), dst);
+    else linkSync(src, dst);
+  }
+}
+
+export interface BuiltDebian {
+  /** The output of the one `build-image debian` of this run (the first build with an empty cache). */
+  log: string;
+  /** The version `current` pointed at. */
+  version: string;
+}
+
+/**
+ * The run's `build-image debian`, built on first use, put into `images/debian-bookworm-amd64`
+ * as hard links so each file may add versions and images beside it without touching the
+ * others. A failed build is remembered: later files fail at once with its output.
+ */
+export function builtDebian(images: string): BuiltDebian {
+  const shared = join(runDir(), 'debian');
+  const log = join(shared, 'build.log');
+  const failed = join(shared, 'build.failed');
+  const text = withLock(() => {
+    if (existsSync(failed)) throw new Error(`this run's build-image debian failed earlier:\n${readFileSync(failed, 'utf8')}`);
+    if (!existsSync(log)) {
+      mkdirSync(shared, { recursive: true });
+      try {
+        writeFileSync(log, build(['debian'], join(shared, 'images')));
+      } catch (err) {
+        writeFileSync(failed, (err as Error).message);
+        throw err;
+      }
+    }
+    return readFileSync(log, 'utf8');
+  });
+  linkTree(join(shared, 'images', DEBIAN), join(images, DEBIAN));
+  return { log: text, version: readlinkSync(join(images, DEBIAN, 'current')) };
+}
