@@ -62,6 +62,6 @@ export const mmdebstrapBootstrapper: Bootstrapper = {
     }
     report.detail('copying the bootstrapped root into the build folder');
     await run(['cp', '-a', '--reflink=auto', `${cachedRoot}/.`, ctx.root], { log: ctx.log, signal: ctx.signal });
-    ctx.bootstrapInfo = { method: 'mmdebstrap', cacheKey: key, cached, sourceHash: key };
+    return { method: 'mmdebstrap', cacheKey: key, cached, sourceHash: key };
   },
 };

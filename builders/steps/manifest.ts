@@ -4,8 +4,7 @@ import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageVersion } from '../../lib/paths.js';
-import type { Artifact, BuildContext } from '../context.js';
-import type { Step } from '../../lib/progress.js';
+import type { Artifact, BuildStep } from '../context.js';
 
 export interface Manifest {
   schema: 1;
@@ -42,12 +41,13 @@ export async function describeArtifact(dir: string, file: string): Promise<Artif
   return { file, size: (await stat(p)).size, sha256: await sha256File(p) };
 }
 
-export const manifest: Step<BuildContext> = {
+export const manifest: BuildStep<'bootstrap' | 'kernel' | 'rootInputs' | 'modules' | 'artifacts'> = {
   name: 'manifest',
   describe: 'hash the artifacts and write manifest.json',
-  async run(ctx, report) {
+  needs: ['bootstrap', 'kernel', 'rootInputs', 'modules', 'artifacts'],
+  async run(ctx, facts, report) {
     const artifacts: Record<string, Artifact> = {};
-    for (const [key, file] of Object.entries(ctx.artifacts).sort()) artifacts[key] = await describeArtifact(ctx.outDir, file);
+    for (const [key, file] of Object.entries(facts.artifacts).sort()) artifacts[key] = await describeArtifact(ctx.outDir, file);
     const m: Manifest = {
       schema: 1,
       name: ctx.name,
@@ -56,20 +56,21 @@ export const manifest: Step<BuildContext> = {
       variant: ctx.template.variant,
       suite: ctx.template.bootstrap.suite,
       arch: ctx.template.arch,
-      kernelVersion: ctx.kernelVersion!,
+      kernelVersion: facts.kernel.version,
       cmdline: ctx.template.kernel.cmdline,
       templateHash: ctx.template.hash,
       rootFormat: ctx.format,
       initrdCompression: ctx.compression,
-      initrdModules: (ctx.modules?.modules ?? []).map((x) => x.name),
-      initrdBuiltin: ctx.modules?.builtin ?? [],
-      bootstrap: ctx.bootstrapInfo ?? { method: 'unknown', sourceHash: '' },
-      rootInputs: ctx.rootInputs ?? '',
+      initrdModules: facts.modules.modules.map((x) => x.name),
+      initrdBuiltin: facts.modules.builtin,
+      bootstrap: facts.bootstrap,
+      rootInputs: facts.rootInputs,
       builtAt: ctx.now.toISOString(),
       builder: `diskless ${packageVersion()}`,
       artifacts,
     };
     await writeFile(join(ctx.outDir, 'manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
     for (const a of Object.values(artifacts)) report.detail(`${a.file} ${a.size} bytes sha256 ${a.sha256}`);
+    return {};
   },
 };

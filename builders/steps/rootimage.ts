@@ -6,11 +6,10 @@ import { copyFile, link, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ROOT_FORMATS } from '../../rootfs/formats.js';
 import { sha256File, type Manifest } from './manifest.js';
-import type { BuildContext } from '../context.js';
-import type { Step } from '../../lib/progress.js';
+import type { BuildContext, BuildStep } from '../context.js';
 
 /** An earlier version's root image with the same inputs and a hash that still checks out. */
-export async function findReusable(ctx: Pick<BuildContext, 'opts' | 'name' | 'rootInputs' | 'format'>): Promise<string | undefined> {
+export async function findReusable(ctx: Pick<BuildContext, 'opts' | 'name' | 'format'> & { rootInputs?: string }): Promise<string | undefined> {
   if (!ctx.rootInputs || ctx.opts.noCache) return undefined;
   const imageDir = join(ctx.opts.outDir, ctx.name);
   const versions = (await readdir(imageDir).catch(() => [] as string[])).filter((v) => !v.startsWith('.') && v !== 'current').sort().reverse();
@@ -24,13 +23,14 @@ export async function findReusable(ctx: Pick<BuildContext, 'opts' | 'name' | 'ro
   return undefined;
 }
 
-export const rootImage: Step<BuildContext> = {
+export const rootImage: BuildStep<'rootInputs', 'artifacts'> = {
   name: 'root-image',
   describe: 'make the read-only root image',
-  async run(ctx, report) {
+  needs: ['rootInputs'],
+  async run(ctx, facts, report) {
     const format = ROOT_FORMATS[ctx.format];
     const out = join(ctx.outDir, format.file);
-    const reuse = await findReusable(ctx);
+    const reuse = await findReusable({ ...ctx, rootInputs: facts.rootInputs });
     if (reuse) {
       await link(reuse, out).catch(() => copyFile(reuse, out));
       report.note(`inputs unchanged: reusing ${reuse} (sha256 checked; --no-cache rebuilds it)`);
@@ -38,6 +38,6 @@ export const rootImage: Step<BuildContext> = {
       await format.build(ctx.root, out, { log: ctx.log, onLine: (l) => report.detail(l), signal: ctx.signal });
     }
     report.note(await format.verify(out, { log: ctx.log }));
-    ctx.artifacts.root = format.file;
+    return { artifacts: { root: format.file } };
   },
 };
