@@ -71,7 +71,7 @@ export function runBuildSteps(steps: AnyBuildStep[], ctx: BuildContext): Promise
   return runSteps(timed, ctx, { log: ctx.log, signal: ctx.signal });
 }
 
-export const NEEDS_ROOT = 'build-image needs root (mmdebstrap --mode=root, chown and mknod in the image root): run it with sudo';
+const NEEDS_ROOT = 'build-image needs root (mmdebstrap --mode=root, chown and mknod in the image root): run it with sudo';
 
 /** What the options and the template decide, checked before any work: a bad argument fails here. */
 async function planBuild(opts: BuildOptions) {

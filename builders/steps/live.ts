@@ -39,7 +39,6 @@ export const liveStep = ({ opts, inv, entries }: LivePlan): BuildStep<'artifacts
   describe: 'make the live ISO/USB medium (BIOS and UEFI) that serves the cluster from RAM',
   needs: ['artifacts'],
   async run(ctx, { artifacts }, report) {
-
     const iso = join(ctx.staging, 'iso');
     const bundle = join(iso, 'diskless');
     const images = join(bundle, 'images');
