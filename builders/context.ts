@@ -1,6 +1,8 @@
-// What the build steps share: the options the user gave, the loaded template, and
-// the facts each step adds for the next (kernel version, artifact files).
+// What the build steps share: the options the user gave, the loaded template and
+// where the build works (BuildContext, fixed before the first step), and the facts
+// each step hands on to the later ones (Facts, returned by the step that makes them).
 import type { Logger } from '../lib/log.js';
+import type { StepReporter } from '../lib/progress.js';
 import type { Template } from './template.js';
 import type { ModulePlan } from './modules.js';
 import type { RootFormat } from '../rootfs/formats.js';
@@ -38,26 +40,56 @@ export interface LiveOptions {
 }
 
 export interface BuildContext {
-  opts: BuildOptions;
-  template: Template;
-  log: Logger;
-  now: Date;
-  signal: AbortSignal;
-  name: string;
-  version: string;
+  readonly opts: BuildOptions;
+  readonly template: Template;
+  readonly log: Logger;
+  readonly now: Date;
+  readonly signal: AbortSignal;
+  readonly name: string;
+  readonly version: string;
   /** Private staging folder for this build: root/ and out/ live here. */
-  staging: string;
+  readonly staging: string;
   /** The image root being built. */
-  root: string;
+  readonly root: string;
   /** Artifacts go here; renamed to <out>/<name>/<version> when published. */
-  outDir: string;
-  format: RootFormat;
-  compression: 'zstd' | 'gzip';
-  kernelVersion?: string;
-  kernelFile?: string;
-  modules?: ModulePlan;
-  bootstrapInfo?: { method: string; cacheKey?: string; cached?: boolean; sourceHash: string };
-  /** Hash of everything that decides the root image's content; equal hashes, equal images. */
-  rootInputs?: string;
-  artifacts: Record<string, string>;
+  readonly outDir: string;
+  readonly format: RootFormat;
+  readonly compression: 'zstd' | 'gzip';
+}
+
+export interface BootstrapInfo {
+  method: string;
+  cacheKey?: string;
+  cached?: boolean;
+  sourceHash: string;
+}
+
+/** The facts steps hand on. Each is made by one step and read by later ones. */
+export interface Facts {
+  /** bootstrap: how the root was made. */
+  bootstrap: BootstrapInfo;
+  /** bootstrap: the kernel the root's kernel package installed. */
+  kernel: { version: string; file: string };
+  /** customize: hash of everything that decides the root image's content; equal hashes, equal images. */
+  rootInputs: string;
+  /** initrd: the modules the initrd ships. */
+  modules: ModulePlan;
+  /** Artifact key -> file in outDir. Every step that makes artifacts returns its own; the pipeline merges them. */
+  artifacts: Readonly<Record<string, string>>;
+}
+
+/** One named build step: reads the facts it `needs`, returns the facts it makes. */
+export interface BuildStep<Needs extends keyof Facts = never, Gives extends keyof Facts = never> {
+  name: string;
+  describe: string;
+  needs: readonly Needs[];
+  run(ctx: BuildContext, facts: Pick<Facts, Needs>, report: StepReporter): Promise<Pick<Facts, Gives>>;
+}
+
+/** Any step, as the pipeline holds them in one list. */
+export interface AnyBuildStep {
+  name: string;
+  describe: string;
+  needs: readonly (keyof Facts)[];
+  run(ctx: BuildContext, facts: Facts, report: StepReporter): Promise<Partial<Facts>>;
 }

@@ -1,5 +1,6 @@
 // build-image as a list of named steps:
 //   bootstrap -> customize -> kernel -> initrd -> root-image -> manifest -> publish
+// Each step returns the facts it makes (context.ts Facts); the pipeline hands them on.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { requireTools } from '../lib/run.js';
@@ -8,47 +9,84 @@ import type { Logger } from '../lib/log.js';
 import { loadTemplate } from './template.js';
 import { bootstrapperFor } from './bootstrappers/index.js';
 import { customize } from './steps/customize.js';
-import { kernel } from './steps/kernel.js';
+import { findKernel, kernel } from './steps/kernel.js';
 import { initrd } from './steps/initrd.js';
 import { rootImage } from './steps/rootimage.js';
 import { manifest } from './steps/manifest.js';
-import { live, LIVE_TOOLS } from './steps/live.js';
+import { liveStep, prepareLive, LIVE_TOOLS, type LivePlan } from './steps/live.js';
 import { service } from './steps/service.js';
-import { liveEntries, liveHostProblems } from './live/iso.js';
-import { loadInventory } from '../cluster/inventory.js';
 import { lockImage } from '../store/lock.js';
 import { createStaging, publish, pruneVersions, sweepStaging } from '../store/publish.js';
 import { removeTree } from '../rootfs/remove.js';
 import { ROOT_FORMATS } from '../rootfs/formats.js';
-import type { BuildContext, BuildOptions } from './context.js';
+import type { AnyBuildStep, BuildContext, BuildOptions, BuildStep, Facts } from './context.js';
 
-const bootstrap: Step<BuildContext> = {
+/** The root filesystem, and the kernel its kernel package installed: customize renders with its version. */
+const bootstrap: BuildStep<never, 'bootstrap' | 'kernel'> = {
   name: 'bootstrap',
   describe: 'make the root filesystem',
-  async run(ctx, report) {
-    await bootstrapperFor(ctx).bootstrap(ctx, report);
+  needs: [],
+  async run(ctx, _facts, report) {
+    const info = await bootstrapperFor(ctx).bootstrap(ctx, report);
+    return { bootstrap: info, kernel: await findKernel(ctx) };
   },
 };
 
-const publishStep: Step<BuildContext> = {
+const publishStep: BuildStep = {
   name: 'publish',
   describe: 'move the version into place and point current at it',
-  async run(ctx, report) {
+  needs: [],
+  async run(ctx, _facts, report) {
     const final = await publish(join(ctx.opts.outDir, ctx.name), ctx.outDir, ctx.version);
     report.note(`published ${final}`);
     const removed = await pruneVersions(join(ctx.opts.outDir, ctx.name), ctx.opts.keep ?? 0);
     if (removed.length) report.note(`removed old versions (--keep ${ctx.opts.keep}): ${removed.join(', ')}`);
+    return {};
   },
 };
 
-export const STEPS: Step<BuildContext>[] = [bootstrap, customize, kernel, initrd, rootImage, manifest, publishStep];
 /** The steps a build runs: the service layer with --service or --live, the medium with --live. */
-export function stepsFor(opts: BuildOptions): Step<BuildContext>[] {
-  const steps: Step<BuildContext>[] = [bootstrap, customize, kernel, initrd, rootImage];
-  if (opts.service || opts.live) steps.push(service);
+export function stepsFor(opts: Pick<BuildOptions, 'service'>, live?: LivePlan): AnyBuildStep[] {
+  const steps: AnyBuildStep[] = [bootstrap, customize, kernel, initrd, rootImage];
+  if (opts.service || live) steps.push(service);
   steps.push(manifest);
-  if (opts.live) steps.push(live);
+  if (live) steps.push(liveStep(live));
   return [...steps, publishStep];
+}
+
+/** Run the steps in order, handing each the facts the steps before it made. */
+export function runBuildSteps(steps: AnyBuildStep[], ctx: BuildContext): Promise<StepTiming[]> {
+  let facts: Partial<Facts> = { artifacts: {} };
+  const timed = steps.map(
+    (s): Step<BuildContext> => ({
+      name: s.name,
+      describe: s.describe,
+      async run(c, report) {
+        const missing = s.needs.filter((k) => facts[k] === undefined);
+        if (missing.length) throw new Error(`step ${s.name} needs ${missing.join(', ')}, which no step before it made`);
+        const made = await s.run(c, facts as Facts, report);
+        facts = { ...facts, ...made, artifacts: { ...facts.artifacts, ...made.artifacts } };
+      },
+    }),
+  );
+  return runSteps(timed, ctx, { log: ctx.log, signal: ctx.signal });
+}
+
+const NEEDS_ROOT = 'build-image needs root (mmdebstrap --mode=root, chown and mknod in the image root): run it with sudo';
+
+/** What the options and the template decide, checked before any work: a bad argument fails here. */
+async function planBuild(opts: BuildOptions) {
+  const template = await loadTemplate(opts.templatesDir, opts.distro, opts.variant);
+  const format = opts.format ?? template.rootImage.format;
+  const compression = opts.compression ?? template.initrd.compression;
+  // Fail before a long bootstrap: the medium's host pieces and the inventory it serves.
+  const live = opts.live && (await prepareLive(opts.live));
+  const tools = [...bootstrapperFor({ opts, template }).tools, ...ROOT_FORMATS[format].tools, 'cp', 'sync', 'rm'];
+  if (compression === 'zstd') tools.push('zstd');
+  if (opts.service || opts.live) tools.push('mksquashfs');
+  if (opts.live) tools.push(...LIVE_TOOLS);
+  const name = opts.name ?? [template.distro, template.bootstrap.suite, template.arch, template.variant].filter(Boolean).join('-');
+  return { template, format, compression, live, tools: [...new Set(tools)], name };
 }
 
 export interface BuildResult {
@@ -60,24 +98,12 @@ export interface BuildResult {
 
 export async function buildImage(
   opts: BuildOptions,
-  deps: { log: Logger; now?: Date; signal?: AbortSignal; steps?: Step<BuildContext>[] },
+  deps: { log: Logger; now?: Date; signal?: AbortSignal; uid?: number },
 ): Promise<BuildResult> {
-  const template = await loadTemplate(opts.templatesDir, opts.distro, opts.variant);
-  const format = opts.format ?? template.rootImage.format;
-  const compression = opts.compression ?? template.initrd.compression;
-  const tools = [...bootstrapperFor({ opts, template }).tools, ...ROOT_FORMATS[format].tools, 'cp', 'sync', 'rm'];
-  if (compression === 'zstd') tools.push('zstd');
-  if (opts.service || opts.live) tools.push('mksquashfs');
-  if (opts.live) {
-    // Fail before a long bootstrap: the medium's host tools and the inventory it serves.
-    tools.push(...LIVE_TOOLS);
-    const problems = liveHostProblems();
-    if (problems.length) throw new Error(`--live: ${problems.join('; ')}`);
-    liveEntries(await loadInventory(opts.live.inventory), opts.live.inventory);
-  }
-  await requireTools([...new Set(tools)]);
+  const { template, format, compression, live, tools, name } = await planBuild(opts);
+  if ((deps.uid ?? process.getuid?.()) !== 0) throw new Error(NEEDS_ROOT);
+  await requireTools(tools);
 
-  const name = opts.name ?? [template.distro, template.bootstrap.suite, template.arch, template.variant].filter(Boolean).join('-');
   const imageDir = join(opts.outDir, name);
   const now = deps.now ?? new Date();
   const release = await lockImage(imageDir);
@@ -99,12 +125,11 @@ export async function buildImage(
       outDir: join(staging, 'out'),
       format,
       compression,
-      artifacts: {},
     };
     await mkdir(ctx.root);
     await mkdir(ctx.outDir);
     deps.log.info(`building ${name} version ${s.version} from templates/${template.distro} (${format}, ${compression} initrd)`);
-    const timings = await runSteps(deps.steps ?? stepsFor(opts), ctx, { log: deps.log, signal: ctx.signal });
+    const timings = await runBuildSteps(stepsFor(opts, live), ctx);
     return { name, version: s.version, dir: join(imageDir, s.version), timings };
   } finally {
     if (staging) await removeTree(staging);

@@ -1,6 +1,7 @@
 // The one view-model every mustache file is rendered with. Everything that varies
 // (clock, version, kernel) is passed in; nothing here reads the environment.
 import type { Template } from './template.js';
+import type { BuildContext } from './context.js';
 
 export interface ImageView {
   imageName: string;
@@ -36,4 +37,9 @@ export function buildView(
     writable: t.writable.map((w) => ({ path: w.path, mode: w.mode })),
     tmpfsPaths: t.writable.filter((w) => w.mode === 'tmpfs').map((w) => w.path),
   };
+}
+
+/** The view of the image being built, once its kernel is known. */
+export function imageView(ctx: Pick<BuildContext, 'template' | 'name' | 'version' | 'now'>, kernelVersion: string): ImageView {
+  return buildView(ctx.template, { imageName: ctx.name, version: ctx.version, kernelVersion, now: ctx.now });
 }

@@ -1,6 +1,6 @@
 // One registered bootstrapper per way of making a root filesystem. The template's
 // bootstrap.method picks one; the pipeline never asks which distribution it is.
-import type { BuildContext } from '../context.js';
+import type { BootstrapInfo, BuildContext } from '../context.js';
 import type { StepReporter } from '../../lib/progress.js';
 import { mmdebstrapBootstrapper } from './mmdebstrap.js';
 import { tarballBootstrapper } from './tarball.js';
@@ -9,8 +9,8 @@ export interface Bootstrapper {
   method: string;
   /** Host tools this method needs. */
   tools: string[];
-  /** Fill ctx.root with the distribution's root filesystem. */
-  bootstrap(ctx: BuildContext, report: StepReporter): Promise<void>;
+  /** Fill ctx.root with the distribution's root filesystem; says how it was made. */
+  bootstrap(ctx: BuildContext, report: StepReporter): Promise<BootstrapInfo>;
 }
 
 export const BOOTSTRAPPERS: Record<string, Bootstrapper> = {

@@ -6,6 +6,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../lib/run.js';
 import { removeTree } from '../../rootfs/remove.js';
+import { rootFromCache } from '../../rootfs/overlay.js';
 import { resolveTemplatePath, type Template } from '../template.js';
 import type { Bootstrapper } from './index.js';
 
@@ -60,8 +61,8 @@ export const mmdebstrapBootstrapper: Bootstrapper = {
         throw err;
       }
     }
-    report.detail('copying the bootstrapped root into the build folder');
-    await run(['cp', '-a', '--reflink=auto', `${cachedRoot}/.`, ctx.root], { log: ctx.log, signal: ctx.signal });
-    ctx.bootstrapInfo = { method: 'mmdebstrap', cacheKey: key, cached, sourceHash: key };
+    const from = await rootFromCache(cachedRoot, ctx.root, join(ctx.staging, 'layers'), { log: ctx.log, signal: ctx.signal });
+    report.note(from.how === 'overlay' ? 'root: an overlay over the cached bootstrap' : `root: a copy of the cached bootstrap (no overlay: ${from.why})`);
+    return { method: 'mmdebstrap', cacheKey: key, cached, sourceHash: key };
   },
 };

@@ -21,6 +21,6 @@ export const tarballBootstrapper: Bootstrapper = {
     });
     report.note(`extracted ${stats.entries} entries (${stats.files} files, ${(stats.bytes / 1e6).toFixed(1)} MB) from ${file}`);
     for (const s of stats.skipped) ctx.log.warn(`tarball entry skipped: ${s}`);
-    ctx.bootstrapInfo = { method: 'tarball', sourceHash: await sha256File(file) };
+    return { method: 'tarball', sourceHash: await sha256File(file) };
   },
 };

@@ -5,13 +5,11 @@ import { lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } fro
 import { join, relative } from 'node:path';
 import { render } from '../../lib/render.js';
 import { globInRoot, safeJoin } from '../../rootfs/paths.js';
-import { findKernel } from './kernel.js';
-import { buildView, type ImageView } from '../view.js';
+import { imageView } from '../view.js';
 import { hashTree } from '../template.js';
 import { packageVersion } from '../../lib/paths.js';
 import { createHash } from 'node:crypto';
-import type { BuildContext } from '../context.js';
-import type { Step } from '../../lib/progress.js';
+import type { BuildStep } from '../context.js';
 
 const TEMPLATE_SUFFIX = '.mustache';
 
@@ -51,22 +49,18 @@ export async function applyOverlay(srcRoot: string, root: string, view: object):
   return written;
 }
 
-export function imageView(ctx: BuildContext): ImageView {
-  return buildView(ctx.template, { imageName: ctx.name, version: ctx.version, kernelVersion: ctx.kernelVersion ?? '', now: ctx.now });
-}
-
-export const customize: Step<BuildContext> = {
+export const customize: BuildStep<'bootstrap' | 'kernel', 'rootInputs'> = {
   name: 'customize',
   describe: 'apply overlays, empty machine-id, prune',
-  async run(ctx, report) {
-    ctx.kernelVersion = (await findKernel(ctx)).version;
-    const view = imageView(ctx);
+  needs: ['bootstrap', 'kernel'],
+  async run(ctx, facts, report) {
+    const view = imageView(ctx, facts.kernel.version);
     const sources = [
       ...ctx.template.overlays.map((o) => ({ label: `overlay ${o}`, dir: join(ctx.opts.overlaysDir, o, 'rootfs') })),
       { label: `template ${ctx.template.distro}`, dir: join(ctx.template.dir, 'rootfs') },
     ];
     const inputs = createHash('sha256').update(
-      JSON.stringify({ source: ctx.bootstrapInfo?.sourceHash, template: ctx.template.hash, name: ctx.name, builder: packageVersion() }),
+      JSON.stringify({ source: facts.bootstrap.sourceHash, template: ctx.template.hash, name: ctx.name, builder: packageVersion() }),
     );
     for (const s of sources) {
       if (existsSync(s.dir)) inputs.update(`${s.label}\0${await hashTree(s.dir)}`);
@@ -87,7 +81,7 @@ export const customize: Step<BuildContext> = {
         report.detail(`pruned /${relative(ctx.root, p)}`);
       }
     }
-    ctx.rootInputs = inputs.digest('hex');
     for (const w of ctx.template.writable) await mkdir(await safeJoin(ctx.root, w.path, { createParents: true }), { recursive: true });
+    return { rootInputs: inputs.digest('hex') };
   },
 };

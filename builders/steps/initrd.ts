@@ -3,15 +3,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assembleInitrd, compress, kernelSupports } from '../initrd.js';
 import { ROOT_FORMATS } from '../../rootfs/formats.js';
-import { imageView } from './customize.js';
-import type { BuildContext } from '../context.js';
-import type { Step } from '../../lib/progress.js';
+import { imageView } from '../view.js';
+import type { BuildStep } from '../context.js';
 
-export const initrd: Step<BuildContext> = {
+export const initrd: BuildStep<'kernel', 'modules' | 'artifacts'> = {
   name: 'initrd',
   describe: 'generate the initrd (busybox, modules, /init)',
-  async run(ctx, report) {
-    const kver = ctx.kernelVersion!;
+  needs: ['kernel'],
+  async run(ctx, facts, report) {
+    const kver = facts.kernel.version;
     const supported = await kernelSupports(ctx.root, kver, ctx.compression);
     if (supported === false) {
       throw new Error(`kernel ${kver} cannot unpack a ${ctx.compression} initrd; set initrd.compression to gzip in ${ctx.template.file} or pass --compression gzip`);
@@ -28,14 +28,13 @@ export const initrd: Step<BuildContext> = {
       },
       initTemplate: await readFile(join(initDir, 'init.mustache'), 'utf8'),
       extraFiles: [{ path: 'etc/udhcpc.script', data: await readFile(join(initDir, 'udhcpc.script')), mode: 0o755 }],
-      view: { ...imageView(ctx), rootFile: format.file, rootFormat: format.fsType },
+      view: { ...imageView(ctx, kver), rootFile: format.file, rootFormat: format.fsType },
       log: ctx.log,
     });
-    ctx.modules = plan;
     if (plan.missingOptional.length) report.note(`optional modules this kernel lacks: ${plan.missingOptional.join(', ')}`);
     const packed = await compress(cpio, ctx.compression, ctx.log);
     await writeFile(join(ctx.outDir, 'initrd.img'), packed);
-    ctx.artifacts.initrd = 'initrd.img';
     report.note(`${plan.modules.length} modules, ${(cpio.length / 1e6).toFixed(1)} MB cpio -> ${(packed.length / 1e6).toFixed(1)} MB ${ctx.compression}`);
+    return { modules: plan, artifacts: { initrd: 'initrd.img' } };
   },
 };

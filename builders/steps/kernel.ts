@@ -4,9 +4,9 @@ import { gunzipSync } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
 import { globInRoot, resolveInRoot } from '../../rootfs/paths.js';
 import { compareKernelVersions, isBzImage } from '../../rootfs/kernel.js';
-import type { BuildContext } from '../context.js';
-import type { Step } from '../../lib/progress.js';
+import type { BuildContext, BuildStep } from '../context.js';
 
+/** The newest kernel the template's kernel package installed in the root. */
 export async function findKernel(ctx: Pick<BuildContext, 'root' | 'template' | 'log'>): Promise<{ version: string; file: string }> {
   const prefix = ctx.template.kernel.image;
   const dir = await resolveInRoot(ctx.root, dirname(prefix));
@@ -29,29 +29,29 @@ async function newestMatch(root: string, pattern: string): Promise<string | unde
   return (await globInRoot(root, pattern)).sort((a, b) => compareKernelVersions(basename(a), basename(b))).at(-1);
 }
 
-export const kernel: Step<BuildContext> = {
+export const kernel: BuildStep<'kernel', 'artifacts'> = {
   name: 'kernel',
   describe: 'take the kernel (and any extra boot artifacts) from the root',
-  async run(ctx, report) {
-    const k = await findKernel(ctx);
+  needs: ['kernel'],
+  async run(ctx, facts, report) {
+    const k = facts.kernel;
     const head = await readFile(k.file);
     if (!isBzImage(head)) throw new Error(`${k.file} is not an x86 bzImage (no HdrS boot header)`);
     const modules = await resolveInRoot(ctx.root, `/lib/modules/${k.version}`);
     if (!(await readdir(modules).catch(() => undefined))) {
       throw new Error(`kernel ${k.version} has no /lib/modules/${k.version} in the image`);
     }
-    ctx.kernelVersion = k.version;
-    ctx.kernelFile = k.file;
     await copyFile(k.file, join(ctx.outDir, 'vmlinuz'));
-    ctx.artifacts.kernel = 'vmlinuz';
+    const artifacts: Record<string, string> = { kernel: 'vmlinuz' };
     for (const a of ctx.template.artifacts) {
       const src = await newestMatch(ctx.root, a.from);
       if (!src) throw new Error(`${ctx.template.file}: artifacts ${a.name}: nothing in the image matches ${a.from} (is the package that installs it in packages?)`);
       const data = await readFile(src);
       await writeFile(join(ctx.outDir, a.file), a.gunzip ? gunzipSync(data) : data);
-      ctx.artifacts[a.name] = a.file;
+      artifacts[a.name] = a.file;
       report.note(`${a.name}: ${a.from} -> ${a.file}${a.gunzip ? ' (gunzipped)' : ''}`);
     }
     report.note(`kernel ${k.version}, ${(head.length / 1e6).toFixed(1)} MB`);
+    return { artifacts };
   },
 };

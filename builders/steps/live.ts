@@ -4,17 +4,29 @@
 import { existsSync } from 'node:fs';
 import { link, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { requireTools } from '../../lib/run.js';
 import { render } from '../../lib/render.js';
 import { projectRoot } from '../../lib/paths.js';
-import { loadInventory } from '../../cluster/inventory.js';
-import { liveEntries, liveHostProblems, makeIso, writeSums } from '../live/iso.js';
+import { loadInventory, type Inventory } from '../../cluster/inventory.js';
+import { liveEntries, liveHostProblems, makeIso, writeSums, type LiveEntry } from '../live/iso.js';
 import { sha256File } from '../../store/hash.js';
 import { CURRENT, currentVersion, versionDir } from '../../store/layout.js';
-import type { BuildContext } from '../context.js';
-import type { Step } from '../../lib/progress.js';
+import type { BuildStep, LiveOptions } from '../context.js';
 
 export const LIVE_TOOLS = ['grub-mkrescue', 'xorriso', 'mformat'];
+
+/** What --live serves, checked before any work: the host's grub pieces, the inventory and its boot entries. */
+export interface LivePlan {
+  opts: LiveOptions;
+  inv: Inventory;
+  entries: LiveEntry[];
+}
+
+export async function prepareLive(opts: LiveOptions): Promise<LivePlan> {
+  const problems = liveHostProblems();
+  if (problems.length) throw new Error(`--live: ${problems.join('; ')}`);
+  const inv = await loadInventory(opts.inventory);
+  return { opts, inv, entries: liveEntries(inv, opts.inventory) };
+}
 
 /** Hard-link (same filesystem, no copy) every file of version folder `from` into `to`. */
 async function linkVersion(from: string, to: string): Promise<void> {
@@ -22,17 +34,12 @@ async function linkVersion(from: string, to: string): Promise<void> {
   for (const f of await readdir(from)) if ((await stat(join(from, f))).isFile()) await link(join(from, f), join(to, f));
 }
 
-export const live: Step<BuildContext> = {
+/** The live step for a plan that prepareLive checked before the build began. */
+export const liveStep = ({ opts, inv, entries }: LivePlan): BuildStep<'artifacts'> => ({
   name: 'live',
   describe: 'make the live ISO/USB medium (BIOS and UEFI) that serves the cluster from RAM',
-  async run(ctx, report) {
-    const opts = ctx.opts.live!;
-    const problems = liveHostProblems();
-    if (problems.length) throw new Error(`--live: ${problems.join('; ')}`);
-    await requireTools(LIVE_TOOLS);
-    const inv = await loadInventory(opts.inventory);
-    const entries = liveEntries(inv, opts.inventory);
-
+  needs: ['artifacts'],
+  async run(ctx, { artifacts }, report) {
     const iso = join(ctx.staging, 'iso');
     const bundle = join(iso, 'diskless');
     const images = join(bundle, 'images');
@@ -51,7 +58,7 @@ export const live: Step<BuildContext> = {
     if (unserved.length) report.note(`inventory nodes use images not on the medium (they get an error script until a replica has them): ${unserved.join(', ')}; add --bundle NAME`);
     await writeFile(join(bundle, 'cluster.yaml'), inv.text);
 
-    if (!ctx.artifacts.service) throw new Error('--live needs the service step before it (the live node boots with service.squashfs)');
+    if (!artifacts.service) throw new Error('--live needs the service step before it (the live node boots with service.squashfs)');
     const files = await writeSums(bundle);
     report.detail(`${files} files checksummed in SHA256SUMS`);
 
@@ -60,7 +67,7 @@ export const live: Step<BuildContext> = {
         ctx.template.kernel.cmdline,
         `diskless.live=${e.address}/${e.prefix}`,
         `diskless.image=${ctx.name}/${ctx.version}`,
-        `diskless.layers=${ctx.artifacts.service}`,
+        `diskless.layers=${artifacts.service}`,
         `diskless.name=${inv.cluster}-live`,
       ].join(' ');
     const grubTemplate = join(ctx.opts.templatesDir, 'boot', 'live.grub.cfg.mustache');
@@ -76,5 +83,6 @@ export const live: Step<BuildContext> = {
     const size = (await stat(out)).size;
     report.note(`live.iso: ${(size / 1e6).toFixed(0)} MB, serves cluster ${inv.cluster} as ${entries.map((e) => e.address).join(' or ')} (boot menu); images: ${bundled.join(', ')}`);
     report.note('write it to a USB stick with: dd if=live.iso of=/dev/sdX bs=4M conv=fsync (BIOS and UEFI), or boot it as a CD');
+    return {};
   },
-};
+});

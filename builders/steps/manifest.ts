@@ -4,15 +4,15 @@ import { packageVersion } from '../../lib/paths.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { describeArtifact, formatManifest, type Artifact, type Manifest } from '../../store/manifest.js';
 import { MANIFEST_FILE } from '../../store/layout.js';
-import type { BuildContext } from '../context.js';
-import type { Step } from '../../lib/progress.js';
+import type { BuildStep } from '../context.js';
 
-export const manifest: Step<BuildContext> = {
+export const manifest: BuildStep<'bootstrap' | 'kernel' | 'rootInputs' | 'modules' | 'artifacts'> = {
   name: 'manifest',
   describe: 'hash the artifacts and write manifest.json',
-  async run(ctx, report) {
+  needs: ['bootstrap', 'kernel', 'rootInputs', 'modules', 'artifacts'],
+  async run(ctx, facts, report) {
     const artifacts: Record<string, Artifact> = {};
-    for (const [key, file] of Object.entries(ctx.artifacts).sort()) artifacts[key] = await describeArtifact(ctx.outDir, file);
+    for (const [key, file] of Object.entries(facts.artifacts).sort()) artifacts[key] = await describeArtifact(ctx.outDir, file);
     const m: Manifest = {
       schema: 1,
       name: ctx.name,
@@ -21,20 +21,21 @@ export const manifest: Step<BuildContext> = {
       variant: ctx.template.variant,
       suite: ctx.template.bootstrap.suite,
       arch: ctx.template.arch,
-      kernelVersion: ctx.kernelVersion!,
+      kernelVersion: facts.kernel.version,
       cmdline: ctx.template.kernel.cmdline,
       templateHash: ctx.template.hash,
       rootFormat: ctx.format,
       initrdCompression: ctx.compression,
-      initrdModules: (ctx.modules?.modules ?? []).map((x) => x.name),
-      initrdBuiltin: ctx.modules?.builtin ?? [],
-      bootstrap: ctx.bootstrapInfo ?? { method: 'unknown', sourceHash: '' },
-      rootInputs: ctx.rootInputs ?? '',
+      initrdModules: facts.modules.modules.map((x) => x.name),
+      initrdBuiltin: facts.modules.builtin,
+      bootstrap: facts.bootstrap,
+      rootInputs: facts.rootInputs,
       builtAt: ctx.now.toISOString(),
       builder: `diskless ${packageVersion()}`,
       artifacts,
     };
     await writeFileAtomic(join(ctx.outDir, MANIFEST_FILE), formatManifest(m));
     for (const a of Object.values(artifacts)) report.detail(`${a.file} ${a.size} bytes sha256 ${a.sha256}`);
+    return {};
   },
 };

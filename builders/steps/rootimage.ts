@@ -8,11 +8,10 @@ import { ROOT_FORMATS } from '../../rootfs/formats.js';
 import { sha256File } from '../../store/hash.js';
 import { imageDir as imageDirOf, listVersions, MANIFEST_FILE } from '../../store/layout.js';
 import type { Manifest } from '../../store/manifest.js';
-import type { BuildContext } from '../context.js';
-import type { Step } from '../../lib/progress.js';
+import type { BuildContext, BuildStep } from '../context.js';
 
 /** An earlier version's root image with the same inputs and a hash that still checks out. */
-export async function findReusable(ctx: Pick<BuildContext, 'opts' | 'name' | 'rootInputs' | 'format'>): Promise<string | undefined> {
+export async function findReusable(ctx: Pick<BuildContext, 'opts' | 'name' | 'format'> & { rootInputs?: string }): Promise<string | undefined> {
   if (!ctx.rootInputs || ctx.opts.noCache) return undefined;
   const imageDir = imageDirOf(ctx.opts.outDir, ctx.name);
   for (const v of (await listVersions(imageDir)).reverse()) {
@@ -25,13 +24,14 @@ export async function findReusable(ctx: Pick<BuildContext, 'opts' | 'name' | 'ro
   return undefined;
 }
 
-export const rootImage: Step<BuildContext> = {
+export const rootImage: BuildStep<'rootInputs', 'artifacts'> = {
   name: 'root-image',
   describe: 'make the read-only root image',
-  async run(ctx, report) {
+  needs: ['rootInputs'],
+  async run(ctx, facts, report) {
     const format = ROOT_FORMATS[ctx.format];
     const out = join(ctx.outDir, format.file);
-    const reuse = await findReusable(ctx);
+    const reuse = await findReusable({ ...ctx, rootInputs: facts.rootInputs });
     if (reuse) {
       await link(reuse, out).catch(() => copyFile(reuse, out));
       report.note(`inputs unchanged: reusing ${reuse} (sha256 checked; --no-cache rebuilds it)`);
@@ -39,6 +39,6 @@ export const rootImage: Step<BuildContext> = {
       await format.build(ctx.root, out, { log: ctx.log, onLine: (l) => report.detail(l), signal: ctx.signal });
     }
     report.note(await format.verify(out, { log: ctx.log }));
-    ctx.artifacts.root = format.file;
+    return { artifacts: { root: format.file } };
   },
 };

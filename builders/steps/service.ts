@@ -5,17 +5,17 @@ import { join } from 'node:path';
 import { projectRoot } from '../../lib/paths.js';
 import { ROOT_FORMATS } from '../../rootfs/formats.js';
 import { makeServiceLayer, missingNodeRuntime } from '../live/service-layer.js';
-import { imageView } from './customize.js';
-import type { BuildContext } from '../context.js';
-import type { Step } from '../../lib/progress.js';
+import { imageView } from '../view.js';
+import type { BuildStep } from '../context.js';
 
 export const SERVICE_LAYER_FILE = 'service.squashfs';
 
-export const service: Step<BuildContext> = {
+export const service: BuildStep<'kernel' | 'artifacts', 'artifacts'> = {
   name: 'service',
   describe: 'make the service layer: diskless itself, to run a replica of the boot service',
-  async run(ctx, report) {
-    if (ctx.artifacts.xen) throw new Error('the service layer runs on a plain Linux node; build it without --variant');
+  needs: ['kernel', 'artifacts'],
+  async run(ctx, facts, report) {
+    if (facts.artifacts.xen) throw new Error('the service layer runs on a plain Linux node; build it without --variant');
     const missing = await missingNodeRuntime(ctx.root, ctx.template.file);
     if (missing) throw new Error(missing);
     const dir = join(ctx.staging, 'service-layer');
@@ -25,12 +25,12 @@ export const service: Step<BuildContext> = {
       nodeBinary: process.execPath,
       ipxeDir: ctx.opts.ipxeDir ?? '/usr/lib/ipxe',
       overlay: join(ctx.opts.overlaysDir, 'service', 'rootfs'),
-      view: imageView(ctx),
+      view: imageView(ctx, facts.kernel.version),
     });
     if (layer.ipxeMissing.length) report.note(`no ${layer.ipxeMissing.join(', ')} on this host (apt-get install ipxe): firmware that is not iPXE yet cannot boot from these replicas`);
     const out = join(ctx.outDir, SERVICE_LAYER_FILE);
     await ROOT_FORMATS.squashfs.build(dir, out, { log: ctx.log, signal: ctx.signal });
-    ctx.artifacts.service = SERVICE_LAYER_FILE;
     report.note(`${SERVICE_LAYER_FILE}: diskless with ${layer.packages} packages, node ${process.version}; ${await ROOT_FORMATS.squashfs.verify(out, { log: ctx.log })}`);
+    return { artifacts: { service: SERVICE_LAYER_FILE } };
   },
 };

@@ -72,9 +72,7 @@ export async function handler(argv: BuildImageArgs): Promise<void> {
     import('../../lib/log.js'),
     import('../../lib/paths.js'),
   ]);
-  if (process.getuid?.() !== 0) {
-    throw new Error('build-image needs root (mmdebstrap --mode=root, chown and mknod in the image root): run it with sudo');
-  }
+  // Arguments first, then (in buildImage, once the template and inventory check out) the root check.
   if (!Number.isInteger(argv.keep) || argv.keep < 0) throw new Error(`--keep ${argv.keep}: give a whole number of versions, 0 to keep all`);
   const log = consoleLogger({ verbose: argv.verbose });
   const ac = new AbortController();

@@ -1,14 +1,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/paths.js';
 import { requireTools } from '../../lib/run.js';
 
-function cli(bin: 'diskless' | 'build-image', args: string[]) {
-  const res = spawnSync(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), `cli/${bin}.ts`), ...args], { cwd: projectRoot(), encoding: 'utf8' });
+function cli(bin: 'diskless' | 'build-image', args: string[], o: { unprivileged?: boolean } = {}) {
+  const argv = [process.execPath, '--import', 'tsx/esm', join(projectRoot(), `cli/${bin}.ts`), ...args];
+  // As root, drop to nobody for the non-root checks; as anyone else, we already are one.
+  if (o.unprivileged && process.getuid?.() === 0) argv.unshift('setpriv', '--reuid=65534', '--regid=65534', '--clear-groups');
+  const res = spawnSync(argv[0]!, argv.slice(1), { cwd: projectRoot(), encoding: 'utf8' });
   return { code: res.status, out: `${res.stdout}${res.stderr}` };
 }
 
@@ -65,6 +68,36 @@ test('--live needs --inventory; --inventory and --bundle need --live; a bad inve
   assert.is(r.code, 1);
   assert.match(r.out, `${inv}:5: nodez`);
   assert.is(readdirSync(out).sort().join(','), 'cluster.yaml', 'nothing built');
+});
+
+test('not root: bad arguments get the argument error, not the root error; good ones get the root error', () => {
+  const out = mkdtempSync(join(tmpdir(), 'o-'));
+  chmodSync(out, 0o777);
+  const asUser = (args: string[]) => cli('build-image', [...args, '--out', out], { unprivileged: true });
+  const needsRoot = /needs root/;
+  let r = asUser(['slackware']);
+  assert.is(r.code, 1, r.out);
+  assert.match(r.out, /unknown distribution 'slackware'/);
+  assert.not.match(r.out, needsRoot);
+  r = asUser(['debian', '--format', 'ext4']);
+  assert.is(r.code, 2, r.out);
+  assert.match(r.out, /format/);
+  assert.not.match(r.out, needsRoot);
+  r = asUser(['debian', '--keep', '-1']);
+  assert.is(r.code, 1, r.out);
+  assert.match(r.out, '--keep -1: give a whole number');
+  assert.not.match(r.out, needsRoot);
+  const inv = join(out, 'cluster.yaml');
+  writeFileSync(inv, 'cluster: c\nnetwork:\n  subnet: 10.1.0.0/24\nservers: [10.2.0.1]\n');
+  chmodSync(inv, 0o644);
+  r = asUser(['debian', '--live', '-i', inv]);
+  assert.is(r.code, 1, r.out);
+  assert.match(r.out, `${inv}: servers: 10.2.0.1 is in no network of the inventory`);
+  assert.not.match(r.out, needsRoot);
+  r = asUser(['debian']);
+  assert.is(r.code, 1, r.out);
+  assert.match(r.out, 'build-image needs root');
+  assert.is(readdirSync(out).join(','), 'cluster.yaml', 'nothing written');
 });
 
 test('a missing host tool names the Debian package to install', async () => {
