@@ -69,6 +69,14 @@ export interface VcFlags {
   gateway?: unknown;
 }
 
+/** The `vc create` options that make up the spec (--images, --start and -f are the command's own). */
+export const SPEC_FLAGS = ['name', 'image', 'nodes', 'vcpus', 'memory', 'network', 'placement', 'cores', 'scratch', 'gateway'] as const;
+
+/** The spec's flags out of a yargs argv (which also holds `_`, `$0`, aliases and the command's own options). */
+export function pickSpecFlags(argv: Record<string, unknown>): VcFlags {
+  return Object.fromEntries(SPEC_FLAGS.filter((k) => argv[k] !== undefined).map((k) => [k, argv[k]]));
+}
+
 export interface SpecOptions {
   /** Networks of the VCs that exist, so a default network overlaps none of them. */
   usedNetworks?: string[];

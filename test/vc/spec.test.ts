@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../lib/yamlfile.js';
-import { chooseNetwork, cidrTooSmall, imageRef, loadSpecFile, MAX_NAME_LENGTH, parseSpecText, specFromFlags, type VcFlags } from '../../vc/spec.js';
+import { chooseNetwork, cidrTooSmall, imageRef, loadSpecFile, MAX_NAME_LENGTH, parseSpecText, pickSpecFlags, specFromFlags, type VcFlags } from '../../vc/spec.js';
 import { IFNAME_MAX, vcNetwork, vmAddress, vmIdentities } from '../../vc/identity.js';
 import { formatSize, GiB, MiB, parseSize } from '../../vc/size.js';
 
@@ -50,6 +50,10 @@ test('flags: defaults are applied and numbers given as strings are read', () => 
   assert.is(imageRef(s.image), 'debian/20260101-1200');
   assert.equal([s.vcpus, s.memoryBytes, s.network, s.placement, s.cores, s.scratch, s.gateway], [2, 1536 * MiB, '10.9.0.0/28', 'cyclic', 'strict', { kind: 'ram' }, true]);
   assert.equal(specFromFlags({ ...base, scratch: 'disk:256M' }).scratch, { kind: 'disk', sizeBytes: 256 * MiB });
+  // A yargs argv carries more than the spec: only the spec's flags are taken.
+  const argv = { _: ['vc', 'create'], $0: 'diskless', ...base, images: '/srv/images', start: true, memory: undefined };
+  assert.equal(pickSpecFlags(argv), base);
+  assert.is(specFromFlags(pickSpecFlags(argv)).memoryBytes, 512 * MiB);
 });
 
 test('flags: every bad value is named by its flag, with what to write instead', () => {
