@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/paths.js';
 import { FileStore, LOCKS_DIR, STATE_FILE, STATE_LOCK } from '../../vc/store/file.js';
-import { processStart, tryLockFile } from '../../vc/store/pidlock.js';
+import { processStart, tryLockFile } from '../../lib/pidlock.js';
 import { RevisionConflict, update, type StateStore, type WatchEvent } from '../../vc/store/store.js';
 import { bigValues } from '../helpers/vc-store-values.js';
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic.js';
-import { lockFile } from './pidlock.js';
+import { lockFile } from '../../lib/pidlock.js';
 import { RevisionConflict, type Entry, type ExpectRevision, type Lock, type LockOptions, type StateStore, type Watch, type WatchEvent } from './store.js';
 
 export const DEFAULT_VC_STATE_DIR = '/var/lib/diskless/vc';

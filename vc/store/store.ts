@@ -33,17 +33,8 @@ export class RevisionConflict extends Error {
   }
 }
 
-export interface Lock {
-  /** Release it; safe to call twice. A holder that dies releases it too. */
-  release(): Promise<void>;
-}
-
-export interface LockOptions {
-  /** How long to wait for a held lock before failing; default: wait forever. */
-  timeoutMs?: number;
-  /** Told once when the lock is held by someone else, e.g. to print "waiting for …". */
-  onWait?: (holder: string) => void;
-}
+export type { Lock, LockOptions } from '../../lib/pidlock.js';
+import type { Lock, LockOptions } from '../../lib/pidlock.js';
 
 export type WatchEvent<T = unknown> = { type: 'put'; entry: Entry<T> } | { type: 'delete'; key: string; revision: number };
 

@@ -8,9 +8,20 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { isAlive } from '../../lib/pid.js';
-import { strayTemps } from '../../lib/atomic.js';
-import type { Lock, LockOptions } from './store.js';
+import { isAlive } from './pid.js';
+import { strayTemps } from './atomic.js';
+
+export interface Lock {
+  /** Release it; safe to call twice. A holder that dies releases it too. */
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  /** How long to wait for a held lock before failing; default: wait forever. */
+  timeoutMs?: number;
+  /** Told once when the lock is held by someone else, e.g. to print "waiting for …". */
+  onWait?: (holder: string) => void;
+}
 
 export interface LockHolder {
   pid: number;
