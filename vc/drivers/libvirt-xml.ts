@@ -1,6 +1,7 @@
 // libvirt's side as data: the view models for the domain and network templates
 // (every value XML-escaped here, the templates stay logic-less) and the parsers
 // for what virsh prints. Pure: no process, no file but the template read.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { render } from '../../lib/render.js';
@@ -9,6 +10,9 @@ import type { DomainState, DomainStatus, NetDef, NodeInfo, VirtType, VmDef } fro
 
 export const DOMAIN_TEMPLATE = 'vc/domain-qemu.xml.mustache';
 export const NETWORK_TEMPLATE = 'vc/network.xml.mustache';
+/** Disk serials the initrd finds the disks by (diskless.rootdev=serial:root diskless.scratch=serial:scratch). */
+export const ROOT_DISK_SERIAL = 'root'; // vda
+export const SCRATCH_DISK_SERIAL = 'scratch'; // vdb
 /** Linux limits interface names to 15 characters (IFNAMSIZ - 1). */
 export const MAX_BRIDGE_NAME = 15;
 
@@ -18,6 +22,18 @@ export function xmlEscape(s: string): string {
   return s.replace(/[&<>'"]/g, (c) => XML_ENTITIES[c]!);
 }
 
+/**
+ * A name-based UUID (RFC 4122 section 4.3, SHA-1, version 5) for a domain or network, so
+ * defining the same name again updates it instead of clashing with a fresh random UUID.
+ */
+export function uuidFor(kind: 'domain' | 'network', name: string): string {
+  const h = createHash('sha1').update(`diskless-vc:${kind}:${name}`).digest().subarray(0, 16);
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
 export function loadTemplate(rel: string, templatesDir = defaultTemplatesDir()): string {
   return readFileSync(join(templatesDir, rel), 'utf8');
 }
@@ -25,6 +41,7 @@ export function loadTemplate(rel: string, templatesDir = defaultTemplatesDir()):
 export interface DomainView {
   virtType: VirtType;
   name: string;
+  uuid: string;
   memoryKiB: number;
   vcpus: number;
   cputune: { pins: { vcpu: number; cpuset: number }[] } | false;
@@ -56,6 +73,7 @@ export function domainView(vm: VmDef, virtType: VirtType): DomainView {
   return {
     virtType,
     name: x(vm.domainName),
+    uuid: uuidFor('domain', vm.domainName),
     memoryKiB: Math.ceil(vm.memoryBytes / 1024),
     vcpus: vm.vcpus,
     cputune: vm.pinnedCores ? { pins: vm.pinnedCores.map((cpuset, vcpu) => ({ vcpu, cpuset })) } : false,
@@ -89,6 +107,7 @@ export function gatewayOf(cidr: string): { address: string; prefix: number } {
 
 export interface NetworkView {
   name: string;
+  uuid: string;
   bridge: string;
   mtu: number | false;
   gateway: { address: string; prefix: number } | false;
@@ -102,6 +121,7 @@ export function networkView(net: NetDef): NetworkView {
   if (net.gateway && !net.cidr) throw new Error(`network ${net.name}: a gateway needs the network's CIDR`);
   return {
     name: xmlEscape(net.name),
+    uuid: uuidFor('network', net.name),
     bridge: xmlEscape(net.bridge),
     mtu: net.mtu ?? false,
     gateway: net.gateway && net.cidr ? gatewayOf(net.cidr) : false,
