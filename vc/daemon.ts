@@ -1,7 +1,10 @@
 // A libvirtd for hosts without systemd (tests, the demo): start virtlogd and libvirtd
 // only when they are not running already, learn their PIDs from their pid files, and
 // stop only what was started here, by PID.
-import { existsSync, readFileSync } from 'node:fs';
+// Without udev, /dev/kvm stays root:root 0600; libvirt (QEMU runs as libvirt-qemu:kvm)
+// then finds KVM in its capability cache but unusable, and probes QEMU again on every
+// call (4 s to 50 s each, measured). So the device gets udev's rule: group kvm, 0660.
+import { chmodSync, chownSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../lib/run.js';
 import { isAlive } from '../lib/pid.js';
@@ -14,6 +17,8 @@ export type LibvirtDaemon = (typeof LIBVIRT_DAEMONS)[number];
 export interface DaemonOptions {
   /** Where the daemons (run as root) write their pid files and sockets. */
   runDir?: string;
+  /** The KVM device to open to group kvm (as udev's rule does); false leaves it alone. */
+  kvmDevice?: string | false;
   log?: Logger;
   timeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -24,6 +29,33 @@ export interface LibvirtDaemons {
   started: { name: LibvirtDaemon; pid: number }[];
   /** Stop (SIGTERM, then SIGKILL after the timeout) what this call started, nothing else. */
   stop(): Promise<void>;
+}
+
+export const KVM_GROUP = 'kvm';
+export const KVM_MODE = 0o660;
+
+function groupId(name: string, groupFile = '/etc/group'): number | undefined {
+  const line = readFileSync(groupFile, 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const gid = line?.split(':')[2];
+  return gid ? Number(gid) : undefined;
+}
+
+/**
+ * Give `dev` the group kvm and mode 0660 when it lacks them (udev's rule for /dev/kvm);
+ * returns how to put it back, or undefined when nothing was changed.
+ */
+export function openKvmToGroup(dev = '/dev/kvm', groupFile = '/etc/group'): (() => void) | undefined {
+  if (!existsSync(dev)) return undefined;
+  const gid = groupId(KVM_GROUP, groupFile);
+  const st = statSync(dev);
+  const mode = st.mode & 0o7777;
+  if (gid === undefined || (st.gid === gid && (mode & KVM_MODE) === KVM_MODE)) return undefined;
+  chownSync(dev, st.uid, gid);
+  chmodSync(dev, mode | KVM_MODE);
+  return () => {
+    chownSync(dev, st.uid, st.gid);
+    chmodSync(dev, mode);
+  };
 }
 
 const POLL_MS = 50;
@@ -65,11 +97,19 @@ export async function startLibvirtd(o: DaemonOptions = {}): Promise<LibvirtDaemo
   const runDir = o.runDir ?? '/run';
   const w = { timeoutMs: o.timeoutMs ?? 20_000, sleep: o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))) };
   const started: LibvirtDaemons['started'] = [];
+  let restoreKvm: (() => void) | undefined;
   const stop = async () => {
     for (const d of [...started].reverse()) await stopPid(d.name, d.pid, w);
     started.length = 0;
+    restoreKvm?.();
+    restoreKvm = undefined;
   };
   try {
+    const kvm = o.kvmDevice ?? '/dev/kvm';
+    if (kvm && runningPid('libvirtd', runDir) === undefined) {
+      restoreKvm = openKvmToGroup(kvm);
+      if (restoreKvm) o.log?.info(`${kvm}: group ${KVM_GROUP}, mode 0660 (as udev would), so libvirt can use it`);
+    }
     for (const name of LIBVIRT_DAEMONS) {
       if (runningPid(name, runDir) !== undefined) continue;
       await run([name, '-d'], { log: o.log });

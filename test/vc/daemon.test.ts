@@ -4,10 +4,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runningPid, startLibvirtd } from '../../vc/daemon.js';
+import { KVM_MODE, openKvmToGroup, runningPid, startLibvirtd } from '../../vc/daemon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vc-daemon-'));
 const runDir = join(dir, 'run');
@@ -42,11 +42,27 @@ test('daemons already running are neither started nor stopped', async () => {
   const logd = standIn('virtlogd');
   const lvd = standIn('libvirtd');
   writeFileSync(join(runDir, 'libvirt', 'libvirt-sock'), '');
-  const d = await startLibvirtd({ runDir, timeoutMs: 2000 });
+  const d = await startLibvirtd({ runDir, timeoutMs: 2000, kvmDevice: false });
   assert.equal(d.started, []);
   await d.stop();
   assert.is(runningPid('virtlogd', runDir), logd);
   assert.is(runningPid('libvirtd', runDir), lvd);
+});
+
+test('the KVM device gets group kvm and 0660 as udev would, and is put back', () => {
+  const dev = join(dir, 'kvm');
+  const groups = join(dir, 'group');
+  writeFileSync(dev, '', { mode: 0o600 });
+  writeFileSync(groups, 'root:x:0:\nkvm:x:4242:\n');
+  const restore = openKvmToGroup(dev, groups);
+  assert.ok(restore, 'changed');
+  assert.is(statSync(dev).gid, 4242);
+  assert.is(statSync(dev).mode & 0o777, KVM_MODE);
+  assert.is(openKvmToGroup(dev, groups), undefined, 'already so: nothing to change');
+  restore!();
+  assert.is(statSync(dev).gid, 0);
+  assert.is(statSync(dev).mode & 0o777, 0o600);
+  assert.is(openKvmToGroup(join(dir, 'no-kvm'), groups), undefined, 'no device, nothing to do');
 });
 
 test.run();
