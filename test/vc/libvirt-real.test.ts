@@ -54,13 +54,13 @@ const kvmBefore = existsSync('/dev/kvm') ? statSync('/dev/kvm') : undefined;
 
 const isRunning = (pid: number) => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const console = () => (existsSync(vm.consoleLog) ? readFileSync(vm.consoleLog, 'utf8') : '');
+const serialLog = () => (existsSync(vm.consoleLog) ? readFileSync(vm.consoleLog, 'utf8') : '');
 async function until<T>(what: string, ms: number, probe: () => T | undefined | false): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = probe();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms; console:\n${console().slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms; console:\n${serialLog().slice(-2000)}`);
     await sleep(250);
   }
 }
@@ -126,15 +126,15 @@ test('start: the guest runs and counts on the serial console log', async () => {
   await driver.start(vm.domainName); // repeatable
   assert.is(await driver.state(vm.domainName), 'running');
   assert.ok((await driver.list()).some((d) => d.name === vm.domainName && d.state === 'running'));
-  await until('the guest counting to 2', 120_000, () => lastTick(console()) >= 2);
-  assert.match(console(), `diskless.vc=${tag}`);
+  await until('the guest counting to 2', 120_000, () => lastTick(serialLog()) >= 2);
+  assert.match(serialLog(), `diskless.vc=${tag}`);
   assert.match(await driver.virsh(['vcpupin', vm.domainName]), /^\s*0\s+0\s*$/m, 'vCPU 0 pinned to core 0');
 });
 
 test('suspend, save to a file, restore paused, resume: the counter continues', async () => {
   await driver.suspend(vm.domainName);
   assert.is(await driver.state(vm.domainName), 'paused');
-  const before = lastTick(console());
+  const before = lastTick(serialLog());
   await driver.save(vm.domainName, saveFile);
   assert.ok(statSync(saveFile).size > 1024 * 1024, 'a save file with the memory');
   assert.is(await driver.state(vm.domainName), 'shut off');
@@ -142,8 +142,8 @@ test('suspend, save to a file, restore paused, resume: the counter continues', a
   assert.is(await driver.state(vm.domainName), 'paused');
   await driver.resume(vm.domainName);
   assert.is(await driver.state(vm.domainName), 'running');
-  await until('the counter passing its saved value', 60_000, () => lastTick(console()) >= before + 2);
-  assert.is(console().match(/vc-guest up/g)?.length, 1, 'the guest did not boot again');
+  await until('the counter passing its saved value', 60_000, () => lastTick(serialLog()) >= before + 2);
+  assert.is(serialLog().match(/vc-guest up/g)?.length, 1, 'the guest did not boot again');
 });
 
 test('shutdown: ACPI ignored by the guest, powered off after the timeout', async () => {
