@@ -17,6 +17,11 @@ export const HOST_TOOLS: Record<string, string> = {
   'grub-mkrescue': 'grub-common',
   xorriso: 'xorriso',
   mformat: 'mtools',
+  virsh: 'libvirt-clients',
+  libvirtd: 'libvirt-daemon-system',
+  virtlogd: 'libvirt-daemon-system',
+  'qemu-img': 'qemu-utils',
+  'mkfs.ext4': 'e2fsprogs',
 };
 
 export function packageFor(tool: string): string | undefined {
