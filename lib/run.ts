@@ -2,7 +2,7 @@
 // honours dry-run, and turns failures into errors that carry the argv, the exit
 // code and the tail of stderr (and, for a missing program, the package to install).
 import { execa, execaSync, type Result } from 'execa';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from './log.js';
 import { missingToolMessage } from './hosttools.js';
 
@@ -153,27 +153,30 @@ export interface StartOptions extends Pick<RunOptions, 'cwd' | 'env' | 'log'> {
 /**
  * A long-running process (a server, a VM), returned as soon as it is started. Its output
  * is not buffered: the caller reads the pipes, and ends it by PID. With `log`, a failed
- * end is logged as a warning with the command line and the tail of stderr.
+ * end is logged as a warning with the command line and the tail of stderr. A plain
+ * ChildProcess, not execa's: that one is a thenable, so an async function returning it
+ * would wait for the process to end.
  */
 export function start(argv: string[], opts: StartOptions = {}): ChildProcess {
   const [file, ...args] = argv;
   if (!file) throw new Error('start: empty command');
-  opts.log?.debug(`$ ${quoteArgv(argv)} &`);
-  let stderr = '';
-  const child = execa(file, args, {
-    cwd: opts.cwd,
-    env: opts.env,
-    stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'],
-    buffer: false,
-    reject: false,
-  });
+  const line = quoteArgv(argv);
   const log = opts.log;
+  log?.debug(`$ ${line} &`);
+  const child = spawn(file, args, { cwd: opts.cwd, env: opts.env, stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'] });
+  child.on('error', (err: NodeJS.ErrnoException) => {
+    const msg = err.code === 'ENOENT' ? missingToolMessage(file) : `could not start ${line}: ${err.message}`;
+    if (log) log.warn(msg);
+    else process.emitWarning(msg);
+  });
   if (log) {
     // Only when asked: reading stderr here would take it from a caller that listens later.
+    let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8192)));
-    void child.then((res) => {
-      const err = failure({ ...res, stderr } as Result, argv, undefined);
-      if (err) log.warn(err.message);
+    child.once('close', (code, signal) => {
+      if (code === 0) return;
+      const t = tail(stderr);
+      log.warn(`command ${signal ? `was killed by ${signal}` : `exited with code ${code}`}: ${line}${t ? `\n--- stderr (last lines) ---\n${t}` : ''}`);
     });
   }
   return child;

@@ -68,6 +68,24 @@ test('a started process that fails is logged with its command line and stderr ta
   assert.match(warning!, /broken/);
 });
 
+test('start returns a plain ChildProcess: an async function returning it does not wait for the end', async () => {
+  const begin = async () => start(['sleep', '30']);
+  const t0 = Date.now();
+  const child = await Promise.race([begin(), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
+  assert.ok(child, 'awaiting the started process waited for it to end');
+  assert.ok(Date.now() - t0 < 2000);
+  const exited = new Promise((r) => child!.once('exit', r));
+  process.kill(child!.pid!, 'SIGTERM');
+  await exited;
+});
+
+test('start: a missing program is logged, naming the package', async () => {
+  const log = memoryLogger();
+  const child = start(['qemu-system-x86_64-not-here'], { log });
+  await new Promise((r) => child.once('close', r));
+  assert.ok(log.lines.some((l) => /warning: required program 'qemu-system-x86_64-not-here' was not found/.test(l)), log.lines.join('\n'));
+});
+
 test('start honours stdio', async () => {
   const child = start(['sh', '-c', 'echo x'], { stdio: ['ignore', 'ignore', 'pipe'] });
   assert.is(child.stdout, null);
