@@ -5,8 +5,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createNetns } from '../test/helpers/netns.js';
-import { bootNetwork, qemuMissing, radvdMissing, startNode, startRadvd, watchOutput, type Nic } from '../test/helpers/qemu.js';
+import { createNetns } from '../host/netns.js';
+import { bootNetwork } from '../host/bridge.js';
+import { watchOutput } from '../host/output.js';
+import { qemuMissing, startNode, type Nic } from '../host/qemu.js';
+import { radvdMissing, startRadvd } from '../host/radvd.js';
 import { projectRoot } from '../lib/paths.js';
 
 const arg = (name: string, dflt: string) => {

@@ -9,8 +9,12 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNetns, hubTopology, netnsAvailable, type Netns } from '../helpers/netns.js';
-import { bootNetwork, qemuMissing, radvdMissing, startNode, startRadvd, watchOutput, type Nic } from '../helpers/qemu.js';
+import { hubTopology } from '../../host/bridge.js';
+import { createNetns, netnsAvailable, type Netns } from '../../host/netns.js';
+import { bootNetwork } from '../../host/bridge.js';
+import { watchOutput } from '../../host/output.js';
+import { qemuMissing, startNode, type Nic } from '../../host/qemu.js';
+import { radvdMissing, startRadvd } from '../../host/radvd.js';
 import { projectRoot } from '../../lib/paths.js';
 
 const work = mkdtempSync(join(tmpdir(), 'diskless-e2e-'));

@@ -8,8 +8,11 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNetns, netnsAvailable, type Netns } from '../helpers/netns.js';
-import { bootNetwork, ovmfMissing, OVMF_VARS, qemuMissing, radvdMissing, startFromMedium, startNode, startRadvd, watchOutput } from '../helpers/qemu.js';
+import { createNetns, netnsAvailable, type Netns } from '../../host/netns.js';
+import { bootNetwork } from '../../host/bridge.js';
+import { watchOutput } from '../../host/output.js';
+import { ovmfMissing, OVMF_VARS, qemuMissing, startFromMedium, startNode } from '../../host/qemu.js';
+import { radvdMissing, startRadvd } from '../../host/radvd.js';
 import { liveHostProblems } from '../../builders/live/iso.js';
 import { projectRoot } from '../../lib/paths.js';
 
