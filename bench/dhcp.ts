@@ -1,5 +1,5 @@
 // DHCP throughput: full DORA exchanges per second from the in-project load
-// generator (pxe/dhcp/loadgen.ts, relay-style: giaddr = its own address, replies
+// generator (tools/dhcp/loadgen.ts, relay-style: giaddr = its own address, replies
 // unicast to it on port 67), against our server and against dnsmasq, same run.
 // Two namespaces joined by a veth: the server side (10.1.0.1/16) runs one server
 // at a time as its own process; the load side (10.1.0.2/16) runs the generator.
@@ -20,8 +20,9 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { createLink } from '../test/helpers/netns.js';
-import { inventoryYaml, startOurServer, stop, waitFor } from '../test/pxe/dhcp/nstools.js';
+import { createLink } from '../host/netns.js';
+import { stop, waitFor } from '../host/output.js';
+import { inventoryYaml, startOurServer } from '../tools/dhcp/netns.js';
 import { projectRoot } from '../lib/paths.js';
 
 const arg = (name: string, def: number) => {
@@ -51,7 +52,7 @@ interface Row {
 async function load(link: ReturnType<typeof createLink>, label: string, clientsFile: string): Promise<Row> {
   const code = `
     import { readFileSync } from 'node:fs';
-    import { runDora } from ${JSON.stringify(join(projectRoot(), 'pxe/dhcp/loadgen.ts'))};
+    import { runDora } from ${JSON.stringify(join(projectRoot(), 'tools/dhcp/loadgen.ts'))};
     const want = new Map(JSON.parse(readFileSync(${JSON.stringify(clientsFile)}, 'utf8')));
     const macs = [...want.keys()];
     // Warm up (JIT, ARP), then measure.

@@ -1,4 +1,4 @@
-// Boot storms: N simulated nodes (pxe/storm) powered on at once, each doing a PXE
+// Boot storms: N simulated nodes (tools/storm) powered on at once, each doing a PXE
 // DHCP exchange (broadcast, real PXE timers: 4, 8, 16, 32 s), then what iPXE does:
 // fetch its boot script over HTTP and download kernel and initrd. Time until every
 // node has booted, against 1 and 3 `diskless serve` replicas and against dnsmasq
@@ -15,11 +15,11 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeImages } from '../test/helpers/images.js';
-import { nodeMac, startStorm, topology, watch } from '../test/pxe/storm/topology.js';
+import { makeImages } from '../tools/images.js';
+import { nodeMac, startStorm, topology } from '../tools/storm/netns.js';
+import { stop, watchLines } from '../host/output.js';
 import { projectRoot } from '../lib/paths.js';
-import { stop } from '../test/pxe/dhcp/nstools.js';
-import type { StormResult } from '../pxe/storm/storm.js';
+import type { StormResult } from '../tools/storm/storm.js';
 import type { ChildProcess } from 'node:child_process';
 import { macDashes } from '../pxe/dhcp/boot.js';
 
@@ -140,7 +140,7 @@ async function dnsmasq() {
     `--dhcp-leasefile=${join(shm, 'dnsmasq.leases')}`, `--dhcp-boot=http://${IPS[0]}/boot/\${mac:hexhyp}.ipxe`,
     `--pid-file=${join(work, 'dnsmasq.pid')}`, '--user=root', '--quiet-dhcp',
   ]);
-  const w = watch(d);
+  const w = watchLines(d);
   try {
     for (let t = 0; ; t++) {
       if (topo.hub.exec(['curl', '-sf', '-o', '/dev/null', `http://${IPS[0]}/boot/${macDashes(nodes[0]!.mac)}.ipxe`], { allowFail: true }).code === 0) break;

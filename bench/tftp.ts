@@ -17,9 +17,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createLink, netnsAvailable } from '../test/helpers/netns.js';
-import { startInNetns } from '../test/pxe/tftp/netns-server.js';
-import { randomFile } from '../test/pxe/tftp/helpers.js';
+import { createLink, netnsAvailable } from '../host/netns.js';
+import { startInNetns } from '../tools/tftp/netns.js';
+import { randomFile } from '../tools/randomfile.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];

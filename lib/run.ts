@@ -1,7 +1,8 @@
 // The one wrapper every external process goes through: logs the command line,
 // honours dry-run, and turns failures into errors that carry the argv, the exit
 // code and the tail of stderr (and, for a missing program, the package to install).
-import { execa } from 'execa';
+import { execa, execaSync, type Result } from 'execa';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from './log.js';
 import { missingToolMessage } from './hosttools.js';
 
@@ -45,6 +46,27 @@ function tail(text: string, lines = 15): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+const notFound = (res: Result) =>
+  (res as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(res.message ?? '')) && res.exitCode === undefined;
+
+/** The error for a finished command, or undefined when it succeeded. */
+function failure(res: Result, argv: string[], timeoutMs: number | undefined): CommandError | undefined {
+  const stderr = String(res.stderr ?? '');
+  if (notFound(res)) {
+    return new CommandError(missingToolMessage(argv[0]!), argv, undefined, '');
+  }
+  if (!res.failed) return undefined;
+  const why = res.timedOut
+    ? `timed out after ${timeoutMs} ms`
+    : res.isCanceled
+      ? 'was cancelled'
+      : res.signal
+        ? `was killed by ${res.signal}`
+        : `exited with code ${res.exitCode}`;
+  const t = tail(stderr);
+  return new CommandError(`command ${why}: ${quoteArgv(argv)}${t ? `\n--- stderr (last lines) ---\n${t}` : ''}`, argv, res.exitCode, t);
+}
+
 export async function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   const [file, ...args] = argv;
   if (!file) throw new Error('run: empty command');
@@ -75,21 +97,9 @@ export async function run(argv: string[], opts: RunOptions = {}): Promise<RunRes
     child.stderr?.on('data', feed);
   }
   const res = await child;
+  const err = failure(res, argv, opts.timeoutMs);
+  if (err) throw err;
   const stderr = String(res.stderr ?? '');
-  if ((res as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(res.message ?? '')) && res.exitCode === undefined) {
-    throw new CommandError(missingToolMessage(file), argv, undefined, '');
-  }
-  if (res.failed) {
-    const why = res.timedOut
-      ? `timed out after ${opts.timeoutMs} ms`
-      : res.isCanceled
-        ? 'was cancelled'
-        : res.signal
-          ? `was killed by ${res.signal}`
-          : `exited with code ${res.exitCode}`;
-    const t = tail(stderr);
-    throw new CommandError(`command ${why}: ${line}${t ? `\n--- stderr (last lines) ---\n${t}` : ''}`, argv, res.exitCode, t);
-  }
   if (opts.binary) {
     const buf = res.stdout as unknown as Uint8Array;
     return { stdout: '', stdoutBuffer: Buffer.from(buf), stderr };
@@ -107,4 +117,67 @@ export async function requireTools(tools: string[]): Promise<void> {
   for (const t of tools) {
     if (!(await hasTool(t))) throw new Error(missingToolMessage(t));
   }
+}
+
+export interface RunSyncOptions extends Pick<RunOptions, 'cwd' | 'env' | 'input' | 'log' | 'timeoutMs'> {
+  /** Return a failure (exit code, signal, timeout) as `exitCode` instead of throwing; a missing program still throws. */
+  allowFail?: boolean;
+}
+
+/** run() for callers that must not yield: setting up namespaces and links step by step. */
+export function runSync(argv: string[], opts: RunSyncOptions = {}): RunResult & { exitCode: number | undefined } {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('runSync: empty command');
+  opts.log?.debug(`$ ${quoteArgv(argv)}`);
+  const res = execaSync(file, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    input: opts.input,
+    stripFinalNewline: false,
+    reject: false,
+    timeout: opts.timeoutMs,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const err = failure(res, argv, opts.timeoutMs);
+  if (err && (!opts.allowFail || notFound(res))) throw err;
+  return { stdout: String(res.stdout ?? ''), stderr: String(res.stderr ?? ''), exitCode: res.exitCode };
+}
+
+type Stdio = 'ignore' | 'pipe' | 'inherit';
+
+export interface StartOptions extends Pick<RunOptions, 'cwd' | 'env' | 'log'> {
+  /** Default: stdin ignored, stdout and stderr piped for the caller to read. */
+  stdio?: [Stdio, Stdio, Stdio];
+}
+
+/**
+ * A long-running process (a server, a VM), returned as soon as it is started. Its output
+ * is not buffered: the caller reads the pipes, and ends it by PID. With `log`, a failed
+ * end is logged as a warning with the command line and the tail of stderr. A plain
+ * ChildProcess, not execa's: that one is a thenable, so an async function returning it
+ * would wait for the process to end.
+ */
+export function start(argv: string[], opts: StartOptions = {}): ChildProcess {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('start: empty command');
+  const line = quoteArgv(argv);
+  const log = opts.log;
+  log?.debug(`$ ${line} &`);
+  const child = spawn(file, args, { cwd: opts.cwd, env: opts.env, stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'] });
+  child.on('error', (err: NodeJS.ErrnoException) => {
+    const msg = err.code === 'ENOENT' ? missingToolMessage(file) : `could not start ${line}: ${err.message}`;
+    if (log) log.warn(msg);
+    else process.emitWarning(msg);
+  });
+  if (log) {
+    // Only when asked: reading stderr here would take it from a caller that listens later.
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8192)));
+    child.once('close', (code, signal) => {
+      if (code === 0) return;
+      const t = tail(stderr);
+      log.warn(`command ${signal ? `was killed by ${signal}` : `exited with code ${code}`}: ${line}${t ? `\n--- stderr (last lines) ---\n${t}` : ''}`);
+    });
+  }
+  return child;
 }

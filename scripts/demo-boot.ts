@@ -5,8 +5,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createNetns } from '../test/helpers/netns.js';
-import { bootNetwork, qemuMissing, radvdMissing, startNode, startRadvd, watchOutput, type Nic } from '../test/helpers/qemu.js';
+import { createNetns } from '../host/netns.js';
+import { bootNetwork } from '../host/bridge.js';
+import { watchOutput } from '../host/output.js';
+import { defaultAccel, qemuMissing, startNode, type Nic } from '../host/qemu.js';
+import { radvdMissing, startRadvd } from '../host/radvd.js';
 import { projectRoot } from '../lib/paths.js';
 
 const arg = (name: string, dflt: string) => {
@@ -47,9 +50,10 @@ try {
   const served = watchOutput(serve);
   serve.stdout?.on('data', (d: Buffer) => process.stdout.write(`[serve] ${d.toString().replace(/\n(?=.)/g, '\n[serve] ')}`));
   await served.waitFor(/serving cluster demo/, 30_000, 'diskless serve');
-  console.log(`demo: booting node01 (${nic}, QEMU TCG, no disk) from the boot service in namespace ${ns.name}`);
+  const accel = defaultAccel();
+  console.log(`demo: booting node01 (${nic}, QEMU ${accel.toUpperCase()}, no disk) from the boot service in namespace ${ns.name}`);
   const started = Date.now();
-  const node = startNode(ns, { tap: tap!, mac: '52:54:00:77:00:01', nic });
+  const node = startNode(ns, { tap: tap!, mac: '52:54:00:77:00:01', nic, accel });
   node.stdout?.on('data', (d: Buffer) => process.stdout.write(d.toString().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')));
   const up = await watchOutput(node).waitFor(/diskless: node-up .*/, 300_000, 'node01 to come up');
   console.log(`\ndemo: ${up[0]}`);

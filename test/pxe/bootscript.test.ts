@@ -7,7 +7,7 @@ import { parseInventory } from '../../cluster/inventory.js';
 import { ImageStore } from '../../pxe/images.js';
 import { renderBootScript, replicaOrder, kernelCmdline } from '../../pxe/bootscript.js';
 import { defaultTemplatesDir } from '../../lib/paths.js';
-import { makeImages } from '../helpers/images.js';
+import { makeImages } from '../../tools/images.js';
 import { sample } from '../helpers/inventory.js';
 
 const inv = parseInventory(sample, 'cluster.yaml');

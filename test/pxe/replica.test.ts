@@ -14,7 +14,7 @@ import { heldImages } from '../../store/held.js';
 import { syncOnce } from '../../pxe/replica/sync.js';
 import { defaultTemplatesDir } from '../../lib/paths.js';
 import { memoryLogger } from '../../lib/log.js';
-import { makeImages } from '../helpers/images.js';
+import { makeImages } from '../../tools/images.js';
 import { sample } from '../helpers/inventory.js';
 
 async function replica(imagesRoot: string, inv: () => Inventory): Promise<{ srv: HttpServer; peer: string }> {

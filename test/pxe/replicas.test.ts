@@ -7,9 +7,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, w
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hubTopology, netnsAvailable } from '../helpers/netns.js';
-import { watchOutput } from '../helpers/qemu.js';
-import { makeImages } from '../helpers/images.js';
+import { hubTopology } from '../../host/bridge.js';
+import { netnsAvailable } from '../../host/netns.js';
+import { watchOutput } from '../../host/output.js';
+import { makeImages } from '../../tools/images.js';
 import { projectRoot } from '../../lib/paths.js';
 import { need } from '../helpers/need.js';
 

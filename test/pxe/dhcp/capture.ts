@@ -3,11 +3,15 @@
 // client's DISCOVER and REQUEST (and dnsmasq's OFFER to iPXE) become .bin files.
 import { readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLink, createNetns } from '../../helpers/netns.js';
+import { createLink, createNetns } from '../../../host/netns.js';
+import { bootNetwork } from '../../../host/bridge.js';
+import { stop } from '../../../host/output.js';
+import { startNode } from '../../../host/qemu.js';
+import { startDnsmasq } from '../../../tools/dhcp/netns.js';
 import { MsgType, Opt } from '../../../pxe/dhcp/constants.js';
 import { decode } from '../../../pxe/dhcp/packet.js';
 import { pcapPayloads } from './helpers.js';
-import { bridgeWithTap, startDnsmasq, startQemu, startTcpdump, stop } from './nstools.js';
+import { startTcpdump } from './nstools.js';
 
 export const CAPTURE_MAC = '52:54:00:77:00:01';
 const RANGE = '10.77.0.50,10.77.0.150,255.255.255.0';
@@ -65,11 +69,12 @@ export async function regenerate(dir: string, work: string): Promise<void> {
   // iPXE: QEMU with the iPXE e1000 ROM on a tap bridged to dnsmasq's interface.
   const ns = createNetns('ipxe');
   try {
-    const { bridge, tap } = bridgeWithTap(ns, '10.77.0.1/24');
+    const [tap] = bootNetwork(ns, '10.77.0.1/24', 1);
+    const bridge = 'br0';
     await startDnsmasq(ns, work, { iface: bridge, range: RANGE, hosts: HOSTS, boot: 'undionly.kpxe' });
     const pcap = join(work, 'ipxe.pcap');
     const dump = await startTcpdump(ns, bridge, pcap);
-    const qemu = startQemu(ns, tap, CAPTURE_MAC);
+    const qemu = startNode(ns, { tap: tap!, mac: CAPTURE_MAC, nic: 'e1000', memMb: 128 });
     const deadline = Date.now() + 120_000;
     let got = new Map<string, Buffer>();
     while (Date.now() < deadline && qemu.exitCode === null) {

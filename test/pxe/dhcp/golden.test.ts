@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { netnsAvailable } from '../../helpers/netns.js';
+import { netnsAvailable } from '../../../host/netns.js';
 import { Arch, MsgType, Opt, IpxeSub } from '../../../pxe/dhcp/constants.js';
 import { decode, encode, clientMac, type DhcpMessage } from '../../../pxe/dhcp/packet.js';
 import { decodeSubOptions, getIp, getText, getU16List, getU8 } from '../../../pxe/dhcp/options.js';

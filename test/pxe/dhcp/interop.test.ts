@@ -6,8 +6,10 @@ import * as assert from 'uvu/assert';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLink, netnsAvailable, type Link } from '../../helpers/netns.js';
-import { inventoryYaml, missingTools, startOurServer, stop } from './nstools.js';
+import { createLink, netnsAvailable, type Link } from '../../../host/netns.js';
+import { stop } from '../../../host/output.js';
+import { inventoryYaml, startOurServer } from '../../../tools/dhcp/netns.js';
+import { missingTools } from './nstools.js';
 import { need } from '../../helpers/need.js';
 
 const MAC = '52:54:00:77:00:01';

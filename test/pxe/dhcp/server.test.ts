@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDhcpServer } from '../../../pxe/dhcp/server.js';
-import { runDora } from '../../../pxe/dhcp/loadgen.js';
+import { runDora } from '../../../tools/dhcp/loadgen.js';
 import type { DhcpEvent } from '../../../pxe/dhcp/policy.js';
 import { memoryLogger } from '../../../lib/log.js';
 import { encode } from '../../../pxe/dhcp/packet.js';

@@ -6,8 +6,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLink, netnsAvailable } from '../../helpers/netns.js';
-import { inventoryYaml, missingTools, runPxeClient, startDnsmasq, startOurServer, stop } from './nstools.js';
+import { createLink, netnsAvailable } from '../../../host/netns.js';
+import { stop } from '../../../host/output.js';
+import { inventoryYaml, startDnsmasq, startOurServer } from '../../../tools/dhcp/netns.js';
+import { missingTools, runPxeClient } from './nstools.js';
 import type { DhcpEvent } from '../../../pxe/dhcp/policy.js';
 import { need } from '../../helpers/need.js';
 

@@ -10,7 +10,7 @@ import { ImageStore } from '../../../pxe/images.js';
 import { parseInventory } from '../../../cluster/inventory.js';
 import { defaultTemplatesDir } from '../../../lib/paths.js';
 import type { BootEvent } from '../../../pxe/events.js';
-import { makeImages } from '../../helpers/images.js';
+import { makeImages } from '../../../tools/images.js';
 import { sample } from '../../helpers/inventory.js';
 import { need, needTool } from '../../helpers/need.js';
 

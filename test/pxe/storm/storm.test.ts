@@ -1,18 +1,20 @@
 // A boot storm against three real `diskless serve` replicas, each in its own network
 // namespace, joined by veth pairs to a bridge in a fourth namespace that also holds
-// the simulated nodes (pxe/storm). One replica is killed mid-storm; every node must
+// the simulated nodes (tools/storm). One replica is killed mid-storm; every node must
 // still get its reserved address and the right kernel and initrd.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { netnsAvailable } from '../../helpers/netns.js';
-import { makeImages } from '../../helpers/images.js';
+import { netnsAvailable } from '../../../host/netns.js';
+import { makeImages } from '../../../tools/images.js';
 import { projectRoot } from '../../../lib/paths.js';
-import { parseScript, expandBootFile } from '../../../pxe/storm/script.js';
-import { formatStorm, stats } from '../../../pxe/storm/storm.js';
-import { nodeMac, startStorm, topology, watch } from './topology.js';
+import { parseScript, expandBootFile } from '../../../tools/storm/script.js';
+import { formatStorm, stats } from '../../../tools/storm/storm.js';
+import { watchLines } from '../../../host/output.js';
+import { nodeMac, startStorm, topology } from '../../../tools/storm/netns.js';
+import { need } from '../../helpers/need.js';
 
 const skip = netnsAvailable();
 const SUBNET = '10.77.0';
@@ -45,7 +47,7 @@ test('stats: nearest-rank percentiles', () => {
 });
 
 test('storm: 50 nodes boot from three replicas, one killed mid-storm', async () => {
-  if (skip) return console.log(`SKIP: ${skip}`);
+  need(skip);
   const t0 = Date.now();
   const IPS = [1, 2, 3].map((i) => `${SUBNET}.${i}`);
   const N = 50;
@@ -69,7 +71,7 @@ test('storm: 50 nodes boot from three replicas, one killed mid-storm', async () 
           '--address', IPS[i]!, '--no-tftp', '--sync-interval', '0', '--lease-file', join(dir, 'leases.json'), '--log-format', 'json'],
         { cwd: projectRoot() },
       );
-      return { child, w: watch(child) };
+      return { child, w: watchLines(child) };
     });
     await Promise.all(replicas.map((r, i) => r.w.waitFor(/serving cluster storm/, 30_000, `replica ${i}`)));
 

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTftpServer, type TftpServer } from '../../../pxe/tftp/server.js';
-import { tftpGet } from '../../../pxe/tftp/client.js';
+import { tftpGet } from '../../../tools/tftp/client.js';
 import { OACK_RESEND_MS } from '../../../pxe/tftp/transfer.js';
 import { encode, ERR_UNKNOWN_TID, OP_ACK, OP_DATA, OP_ERROR, OP_OACK, OP_RRQ, OP_WRQ } from '../../../pxe/tftp/packet.js';
 import { run } from '../../../lib/run.js';

@@ -1,8 +1,6 @@
 // Test helpers for the TFTP tests: a raw UDP peer that records what it receives,
 // a hand-driven clock, and a collector for server events.
 import dgram, { type RemoteInfo, type Socket } from 'node:dgram';
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { decode, type TftpMessage } from '../../../pxe/tftp/packet.js';
 import type { Clock } from '../../../pxe/tftp/transfer.js';
 import type { TftpEvent } from '../../../pxe/tftp/server.js';
@@ -118,18 +116,3 @@ export class Events {
 }
 
 export const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
-
-/** Write `size` random bytes and return their sha256. */
-export function randomFile(path: string, size: number): string {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'w');
-  for (let left = size; left > 0; ) {
-    const b = randomBytes(Math.min(left, 4 * 1024 * 1024));
-    h.update(b);
-    writeSync(fd, b);
-    left -= b.length;
-  }
-  closeSync(fd);
-  return h.digest('hex');
-}
-

@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addLoss, createLink, netnsAvailable, type Link } from '../../helpers/netns.js';
-import { startInNetns, type NsServer } from './netns-server.js';
-import { randomFile } from './helpers.js';
+import { addLoss, createLink, netnsAvailable, type Link } from '../../../host/netns.js';
+import { startInNetns, type NsServer } from '../../../tools/tftp/netns.js';
+import { randomFile } from '../../../tools/randomfile.js';
 import { need, needTool } from '../../helpers/need.js';
 
 const SIZE = 5 * 1024 * 1024; // octets

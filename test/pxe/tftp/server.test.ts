@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { screenRequest, startTftpServer, type TftpServerOptions, type TftpServer } from '../../../pxe/tftp/server.js';
-import { tftpGet, TftpRemoteError } from '../../../pxe/tftp/client.js';
+import { tftpGet, TftpRemoteError } from '../../../tools/tftp/client.js';
 import { encode, ERR_ACCESS, ERR_ILLEGAL_OP, ERR_NOT_FOUND, ERR_OPTIONS, ERR_UNDEFINED, ERR_UNKNOWN_TID, OP_ACK, OP_DATA, OP_ERROR, OP_OACK, OP_RRQ, OP_WRQ, type TftpMessage, type TftpOptions } from '../../../pxe/tftp/packet.js';
 import { memoryLogger } from '../../../lib/log.js';
 import { Events, ManualClock, RawPeer, tick } from './helpers.js';

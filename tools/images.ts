@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Manifest } from '../../store/manifest.js';
+import type { Manifest } from '../store/manifest.js';
 
 export function makeImages(opts: { name?: string; version?: string; rootBytes?: number; xen?: boolean; distro?: string } = {}) {
   const root = mkdtempSync(join(tmpdir(), 'diskless-images-'));

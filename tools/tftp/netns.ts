@@ -1,11 +1,11 @@
-// Start our TFTP server (fixtures/serve.ts) inside a namespace and follow its events.
+// Start our TFTP server (serve.ts) inside a namespace and follow its events.
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { Netns } from '../../helpers/netns.js';
-import type { TftpEvent, TftpServerOptions } from '../../../pxe/tftp/server.js';
+import type { Netns } from '../../host/netns.js';
+import type { TftpEvent, TftpServerOptions } from '../../pxe/tftp/server.js';
 
-const script = join(import.meta.dirname, 'fixtures/serve.ts');
-const projectDir = join(import.meta.dirname, '../../..');
+const script = join(import.meta.dirname, 'serve.ts');
+const projectDir = join(import.meta.dirname, '../..');
 
 export interface NsServer {
   port: number;

@@ -3,7 +3,7 @@
 // answers it by unicast on the relay port. Used by bench/dhcp.ts and the tests.
 import dgram from 'node:dgram';
 import { macToBuffer, parseIp4, formatIp4 } from '../../cluster/addr.js';
-import { BOOTREPLY, BOOTREQUEST, ETHERNET_HLEN, HTYPE_ETHERNET, MAGIC_COOKIE, MsgType, Opt, SERVER_PORT } from './constants.js';
+import { BOOTREPLY, BOOTREQUEST, ETHERNET_HLEN, HTYPE_ETHERNET, MAGIC_COOKIE, MsgType, Opt, SERVER_PORT } from '../../pxe/dhcp/constants.js';
 
 export interface LoadOptions {
   /** The DHCP server under test. */

@@ -6,11 +6,11 @@
 //   from port 68 with the broadcast flag set (PXE 2.1 2.2.1: the client asks for
 //   broadcast replies), so every server on the segment hears them and answers to
 //   255.255.255.255:68. Needs its own network namespace: nothing else may hold 68.
-// - relay: like pxe/dhcp/loadgen.ts, a relay agent (RFC 1542 4.1) with giaddr set to
+// - relay: like tools/dhcp/loadgen.ts, a relay agent (RFC 1542 4.1) with giaddr set to
 //   our address, forwarding each request to every configured server by unicast;
 //   replies come to our port 67. Works anywhere, no broadcast domain needed.
 import dgram from 'node:dgram';
-import { CLIENT_PORT, SERVER_PORT } from '../dhcp/constants.js';
+import { CLIENT_PORT, SERVER_PORT } from '../../pxe/dhcp/constants.js';
 
 export interface DhcpTransport {
   readonly kind: 'broadcast' | 'relay';

@@ -1,8 +1,8 @@
-// Runs our DHCP server for the namespace tests: `node --import tsx/esm serve.ts '<json>'`
+// Runs our DHCP server alone, for namespace tests and bench/dhcp.ts: `node --import tsx/esm serve.ts '<json>'`
 // with { inventory, serverIp, httpPort, leaseFile?, proxyDhcp?, port? }. Prints
 // "LISTENING" once bound, then one JSON line per event; stops on SIGTERM.
-import { loadInventory } from '../../../cluster/inventory.js';
-import { startDhcpServer } from '../../../pxe/dhcp/server.js';
+import { loadInventory } from '../../cluster/inventory.js';
+import { startDhcpServer } from '../../pxe/dhcp/server.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as { inventory: string; serverIp: string; httpPort: number; leaseFile?: string; proxyDhcp?: boolean; port?: number; pxePort?: number; quiet?: boolean };
 const inv = await loadInventory(cfg.inventory);

@@ -1,6 +1,6 @@
 // A small TFTP read client (RRQ with options, RFC 7440 windows) for tests and the benchmark.
 import dgram, { type RemoteInfo, type Socket } from 'node:dgram';
-import { decode, encode, encodeError, BLOCK_MODULO, DEFAULT_BLKSIZE, ERR_UNKNOWN_TID, OP_ACK, OP_DATA, OP_ERROR, OP_OACK, OP_RRQ, type TftpMessage, type TftpOptions } from './packet.js';
+import { decode, encode, encodeError, BLOCK_MODULO, DEFAULT_BLKSIZE, ERR_UNKNOWN_TID, OP_ACK, OP_DATA, OP_ERROR, OP_OACK, OP_RRQ, type TftpMessage, type TftpOptions } from '../../pxe/tftp/packet.js';
 
 const RECV_BUFFER = 4 * 1024 * 1024; // octets
 

@@ -2,8 +2,8 @@
 // `DONE <n>` as each node finishes, then `RESULT <json>`. Used by storm.test.ts and
 // bench/storm.ts: a test process cannot enter a namespace itself.
 // Argument: JSON of RunConfig.
-import { broadcastTransport, relayTransport } from '../../../pxe/storm/transport.js';
-import { runStorm } from '../../../pxe/storm/storm.js';
+import { broadcastTransport, relayTransport } from './transport.js';
+import { runStorm } from './storm.js';
 
 export interface RunConfig {
   transport: 'broadcast' | 'relay';

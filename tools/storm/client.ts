@@ -5,9 +5,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { macToBuffer } from '../../cluster/addr.js';
-import { BOOTREQUEST, FLAG_BROADCAST, MsgType, Opt, USER_CLASS_IPXE, VENDOR_PXE } from '../dhcp/constants.js';
-import { decode, emptyMessage, encode, type DhcpMessage } from '../dhcp/packet.js';
-import { getIp, getText, getU8, ip, text, u16, u8 } from '../dhcp/options.js';
+import { BOOTREQUEST, FLAG_BROADCAST, MsgType, Opt, USER_CLASS_IPXE, VENDOR_PXE } from '../../pxe/dhcp/constants.js';
+import { decode, emptyMessage, encode, type DhcpMessage } from '../../pxe/dhcp/packet.js';
+import { getIp, getText, getU8, ip, text, u16, u8 } from '../../pxe/dhcp/options.js';
 import { expandBootFile, parseScript, type Step } from './script.js';
 import type { DhcpTransport } from './transport.js';
 
