@@ -10,6 +10,10 @@ export interface CmdlineInput {
   scratch: 'disk' | 'ram';
   ip: string;
   netmask: string;
+  /** The network's prefix length and the image as name/version: not on the line yet, here so the
+   *  initrd's own parameters (vc-initrd: diskless.ip=ADDR/PREFIX[,GW], diskless.image=) need no other change. */
+  prefix: number;
+  image: string;
   /** The host-side address the VM routes through; undefined for an isolated VC (no default route). */
   gateway?: string;
   hostname: string;

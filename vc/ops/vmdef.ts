@@ -26,6 +26,8 @@ export function vmDef(rec: VcState, vm: VmRecord): VmDef {
       scratch: spec.scratch.kind,
       ip: vm.ip,
       netmask: network.netmask,
+      prefix: network.prefix,
+      image: `${rec.image.name}/${rec.image.version}`,
       gateway: network.gateway ? network.gatewayAddress : undefined,
       hostname: vm.hostname,
     }),
