@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import { holderAlive, processStart } from '../../lib/pidlock.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
-import type { HypervisorDriver } from '../drivers/driver.js';
+import type { DomainState, HypervisorDriver } from '../drivers/driver.js';
 import type { StateStore } from '../store/store.js';
-import { getVc, interruptedOperation, listVcs, VC_LOCK, vcKey, type Actor, type VcRecord } from '../record.js';
+import { getVc, interruptedOperation, listVcs, VC_LOCK, vcKey, type Actor, type VcRecord, type VmRecord } from '../record.js';
 
 export interface OpsContext {
   store: StateStore;
@@ -121,4 +121,10 @@ export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (i
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (errors.length) throw errors[0];
+}
+
+/** What libvirt reports for the VMs of a record (one list call); a VM with no domain has no entry. */
+export async function states(ctx: OpsContext, vms: VmRecord[]): Promise<Map<string, DomainState>> {
+  const all = new Map((await ctx.driver.list()).map((d) => [d.name, d.state]));
+  return new Map(vms.flatMap((vm) => (all.has(vm.domain) ? [[vm.domain, all.get(vm.domain)!] as const] : [])));
 }

@@ -51,8 +51,14 @@ export async function createVcOp(ctx: OpsContext, input: CreateInput): Promise<V
     const revision = await createVc(ctx.store, rec);
     const held: Held = { rec, revision };
     ctx.log.info(`VC ${rec.spec.name}: ${rec.vms.length} VMs on ${rec.network.cidr}, image ${rec.image.name}/${rec.image.version}`);
-    await makeResources(ctx, held);
-    if (input.start) await startHeld(ctx, held);
+    try {
+      await makeResources(ctx, held);
+      if (input.start) await startHeld(ctx, held);
+    } catch (err) {
+      const n = rec.spec.name;
+      ctx.log.info(held.rec.phase === 'creating' ? `VC ${n} is half made: diskless vc start ${n} finishes it, diskless vc destroy ${n} removes it` : `VC ${n} is made but not every VM started: diskless vc start ${n} tries again`);
+      throw err;
+    }
     return (await mustGet(ctx, rec.spec.name)).rec as VcState;
   });
 }

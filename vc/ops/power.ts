@@ -1,17 +1,11 @@
 // vc start and vc stop. Each reads the record (what the VMs should be), asks the
 // driver what they are, and moves only the VMs that differ, so running either again
 // after a crash finishes the job.
-import type { DomainState } from '../drivers/driver.js';
-import { beginOperation, finishOperation, setDesired, type VmRecord } from '../record.js';
-import { actorOf, forEachLimit, leftBehind, mustGet, refuseBusy, VM_CONCURRENCY, withVcLock, writeRecord, type Held, type OpsContext } from './context.js';
+import { beginOperation, finishOperation, setDesired } from '../record.js';
+import { actorOf, forEachLimit, leftBehind, mustGet, refuseBusy, states, VM_CONCURRENCY, withVcLock, writeRecord, type Held, type OpsContext } from './context.js';
 import { makeResources } from './create.js';
 import { restoreHeld } from './snapshot.js';
 import { vmDef, type VcState } from './vmdef.js';
-
-export async function states(ctx: OpsContext, vms: VmRecord[]): Promise<Map<string, DomainState>> {
-  const all = new Map((await ctx.driver.list()).map((d) => [d.name, d.state]));
-  return new Map(vms.flatMap((vm) => (all.has(vm.domain) ? [[vm.domain, all.get(vm.domain)!] as const] : [])));
-}
 
 /** A VC another command left half made or half removed: finish the create, refuse after a destroy. */
 async function settle(ctx: OpsContext, held: Held): Promise<void> {

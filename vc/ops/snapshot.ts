@@ -7,8 +7,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { beginOperation, finishOperation, setDesired } from '../record.js';
-import { actorOf, forEachLimit, mustGet, refuseBusy, withVcLock, writeRecord, type Held, type OpsContext } from './context.js';
-import { states } from './power.js';
+import { actorOf, forEachLimit, mustGet, refuseBusy, states, withVcLock, writeRecord, type Held, type OpsContext } from './context.js';
 import { vmDef, type VcState } from './vmdef.js';
 
 /** Saves write hundreds of MiB each: two at a time keep the disk busy without starving the guests. */

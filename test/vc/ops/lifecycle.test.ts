@@ -3,7 +3,8 @@
 // tell the record beside the driver's states.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadSpecFile } from '../../../vc/spec.js';
 import { join } from 'node:path';
 import { createVcOp } from '../../../vc/ops/create.js';
 import { startOp, stopOp } from '../../../vc/ops/power.js';
@@ -160,6 +161,22 @@ test('the state file holds the record as JSON, readable by jq', () => {
     assert.equal(Object.keys(doc.entries), ['vc/lab']);
     assert.is(doc.entries['vc/lab'].value.boot.kernel, join(t.images.dir, 'vmlinuz'));
   });
+});
+
+test('create from a declared vc.yaml: the same fields', async () => {
+  const t = setup();
+  const file = join(t.stateDir, 'vc.yaml');
+  writeFileSync(file, 'name: hpc\nimage: deb\nnodes: 2\nvcpus: 2\ncores: strict\nplacement: cyclic\nmemory: 1G\nscratch: ram\nnetwork: 10.40.0.0/29\n');
+  const rec = await createVcOp(t.ctx, { imagesDir: t.images.root, spec: (o) => loadSpecFile(file, o) });
+  assert.equal(rec.vms.map((vm) => [vm.domain, vm.ip, vm.cores]), [['hpc-1', '10.40.0.2', [0, 1]], ['hpc-2', '10.40.0.3', [2, 3]]]);
+  assert.is(t.driver.domains.get('hpc-2')!.def.memoryBytes, 2 ** 30);
+});
+
+test('a failure half-way says how to finish or remove the VC', async () => {
+  const t = setup();
+  t.driver.failOn = /^define lab-2$/;
+  await rejects(createVcOp(t.ctx, t.input(lab)), /fake failure/);
+  assert.match(t.log.lines.join('\n'), 'VC lab is half made: diskless vc start lab finishes it, diskless vc destroy lab removes it');
 });
 
 test.run();
