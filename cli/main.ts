@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { buildImageCommand } from './commands/build-image.js';
 import { serveCommand } from './commands/serve.js';
+import { vcCommand } from './commands/vc.js';
 import { packageVersion } from '../lib/paths.js';
 
 export function cli(args: string[], scriptName = 'diskless') {
@@ -10,7 +11,7 @@ export function cli(args: string[], scriptName = 'diskless') {
   const withCommands =
     scriptName === 'build-image'
       ? y.command(buildImageCommand(true))
-      : y.command(buildImageCommand()).command(serveCommand).demandCommand(1, 'Name a command; try --help.');
+      : y.command(buildImageCommand()).command(serveCommand).command(vcCommand).demandCommand(1, 'Name a command; try --help.');
   return withCommands
     .strict()
     .recommendCommands()
