@@ -8,7 +8,7 @@
 // - vc save and vc restore of a booted 4-VM VC (the BusyBox guest of tools/vc-guest.ts);
 // - vc start to every VM's node-up line for a 4-VM VC of a real image (--images DIR: a
 //   build-image folder whose image boots in VC mode; without it, reported as not measured).
-// Usage: node --import tsx/esm bench/vc.ts [--sizes 1,10,100] [--runs 3] [--scratch 64M]
+// Usage: node --import tsx/esm bench/vc.ts [--sizes 1,10,100] [--runs 3] [--scratch 256M]
 //        [--images DIR --image NAME]        (root; writes bench/results/vc.json)
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
