@@ -96,7 +96,7 @@ function totalsRefusal(states: HostState[], spec: PlacementSpec, reserve: number
   if (spec.cores === 'strict') {
     const need = spec.nodes * spec.vcpus;
     const free = states.reduce((n, s) => n + s.freeCores.length, 0);
-    if (free < need) return `--cores strict needs ${need} dedicated cores (${vms}${plural(spec.vcpus, 'vCPU')})${all(states.map(coresText))}`;
+    if (free < need) return `--cores strict needs ${plural(need, 'dedicated core')} (${vms}${plural(spec.vcpus, 'vCPU')})${all(states.map(coresText))}`;
   } else {
     const biggest = Math.max(...states.map((s) => s.host.cores));
     if (spec.vcpus > biggest) return `--vcpus ${spec.vcpus} is more than any host has cores${all(states.map((s) => `host ${s.host.name} has ${plural(s.host.cores, 'core')}`))}`;
