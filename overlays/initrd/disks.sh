@@ -33,11 +33,11 @@ disk_wait() {
   done
 }
 
-# disk_list: the disks there are, with their serials, for error messages.
+# disk_list: the disks there are (not loop or RAM devices), with their serials, for error messages.
 disk_list() {
   local b s out=
   for b in "$SYS"/block/*; do
-    [ -e "$b" ] || continue
+    case "${b##*/}" in '*' | loop* | ram* | zram*) continue ;; esac
     s=$(cat "$b/serial" 2>/dev/null)
     out="$out /dev/${b##*/}${s:+ (serial $s)}"
   done

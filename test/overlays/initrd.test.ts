@@ -55,10 +55,10 @@ test('disk_wait answers as soon as the disk appears, and gives up after its time
   assert.equal(late, { status: 0, out: '/dev/vdb' });
 });
 
-test('disk_list names every disk with its serial, or says none', () => {
-  fakeSys({ vda: 'root', vdb: null });
+test('disk_list names every disk with its serial, or says none; loop and RAM devices are no disks', () => {
+  fakeSys({ loop0: null, loop7: null, ram0: null, vda: 'root', vdb: null });
   assert.equal(sh('disk_list').out, '/dev/vda (serial root) /dev/vdb');
-  fakeSys({});
+  fakeSys({ loop0: null });
   assert.equal(sh('disk_list').out, 'none');
 });
 
