@@ -160,6 +160,19 @@ if (skip) {
     assert.is(spawnSync('qemu-img', ['compare', '-f', 'qcow2', '-F', 'qcow2', before, scratch]).status, 0, 'the scratch disk is unchanged');
   });
 
+  test('a root disk that is not there is waited for, then named with the disks there are', async () => {
+    const vm = boot('diskless.rootdev=serial:nosuch diskless.scratch=ram', scratch);
+    try {
+      await vm.out.waitFor(
+        /diskless: ERROR: no root disk serial:nosuch after 30 s \(diskless\.rootdev= takes \/dev\/NAME or serial:NAME; disks here: \/dev\/vda \(serial root\) \/dev\/vdb \(serial scratch\)\)\n/,
+        180_000, 'the missing-disk message',
+      );
+    } finally {
+      process.kill(vm.child.pid!, 'SIGKILL');
+      await exited(vm.child, 10_000);
+    }
+  });
+
   test('the shared root image and the scratch base keep their content through the boots', () => {
     for (const a of Object.values(manifest.artifacts)) assert.is(sha256(join(dir, a.file)), a.sha256, `${a.file} unchanged`);
     assert.is(sha256(base), baseSha, 'the scratch base is only ever read');
