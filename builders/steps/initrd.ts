@@ -27,7 +27,10 @@ export const initrd: BuildStep<'kernel', 'modules' | 'artifacts'> = {
         optional: [...ctx.template.initrd.modules.optional, ...ctx.template.initrd.modules.live],
       },
       initTemplate: await readFile(join(initDir, 'init.mustache'), 'utf8'),
-      extraFiles: [{ path: 'etc/udhcpc.script', data: await readFile(join(initDir, 'udhcpc.script')), mode: 0o755 }],
+      extraFiles: [
+        { path: 'etc/udhcpc.script', data: await readFile(join(initDir, 'udhcpc.script')), mode: 0o755 },
+        { path: 'etc/disks.sh', data: await readFile(join(initDir, 'disks.sh')), mode: 0o644 },
+      ],
       view: { ...imageView(ctx, kver), rootFile: format.file, rootFormat: format.fsType },
       log: ctx.log,
     });

@@ -63,9 +63,9 @@ test('every step runs in order and publishes a complete version', async () => {
   assert.match(readFileSync(join(x, 'etc/fstab'), 'utf8'), /^tmpfs \/tmp tmpfs/m);
   assert.is(readlinkSync(join(x, 'etc/systemd/system/multi-user.target.wants/diskless-report.service')), '../diskless-report.service', 'overlay symlinks kept');
 
-  // The initrd: /init, busybox, the module closure, and the trimmed modules.dep.
+  // The initrd: /init and the disks.sh it sources, busybox, the module closure, and the trimmed modules.dep.
   const names = readCpio(gunzipSync(readFileSync(join(res.dir, 'initrd.img')))).map((e) => e.name);
-  for (const n of ['init', 'bin/busybox', 'dev/console', `lib/modules/${FAKE_KVER}/kernel/fs/squashfs/squashfs.ko`,
+  for (const n of ['init', 'etc/disks.sh', 'bin/busybox', 'dev/console', `lib/modules/${FAKE_KVER}/kernel/fs/squashfs/squashfs.ko`,
     `lib/modules/${FAKE_KVER}/kernel/net/core/failover.ko`, `lib/modules/${FAKE_KVER}/kernel/drivers/net/ethernet/intel/e1000/e1000.ko`,
     `lib/modules/${FAKE_KVER}/modules.dep`]) assert.ok(names.includes(n), `${n} in initrd`);
   assert.not.ok(names.some((n) => n.endsWith('erofs.ko')), 'erofs not asked for with a squashfs root');
