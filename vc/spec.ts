@@ -44,6 +44,8 @@ export interface VcSpec {
   scratch: Scratch;
   /** NAT through the host from the network's first usable address. */
   gateway: boolean;
+  /** Extra kernel arguments for every VM, after the ones the VC sets ('' for none). */
+  append: string;
 }
 
 export const SPEC_DEFAULTS = {
@@ -53,6 +55,7 @@ export const SPEC_DEFAULTS = {
   cores: 'free' as CoresPolicy,
   scratch: 'disk:1G',
   gateway: false,
+  append: '',
 };
 
 /** `vc create` flags as yargs hands them over (numbers may still be strings). */
@@ -67,10 +70,11 @@ export interface VcFlags {
   cores?: unknown;
   scratch?: unknown;
   gateway?: unknown;
+  append?: unknown;
 }
 
 /** The `vc create` options that make up the spec (--images, --start and -f are the command's own). */
-export const SPEC_FLAGS = ['name', 'image', 'nodes', 'vcpus', 'memory', 'network', 'placement', 'cores', 'scratch', 'gateway'] as const;
+export const SPEC_FLAGS = ['name', 'image', 'nodes', 'vcpus', 'memory', 'network', 'placement', 'cores', 'scratch', 'gateway', 'append'] as const;
 
 /** The spec's flags out of a yargs argv (which also holds `_`, `$0`, aliases and the command's own options). */
 export function pickSpecFlags(argv: Record<string, unknown>): VcFlags {
@@ -161,6 +165,16 @@ function checkCidr(v: unknown): string | Bad {
   return canonical;
 }
 
+/** The kernel command line is one line of at most 2048 bytes on x86 (COMMAND_LINE_SIZE); leave room for ours. */
+export const MAX_APPEND_LENGTH = 1024;
+
+function checkAppend(v: unknown): string | Bad {
+  const s = String(v).trim();
+  if (/[\x00-\x1f\x7f]/.test(s)) return bad('kernel arguments must be one line of printable characters');
+  if (s.length > MAX_APPEND_LENGTH) return bad(`${s.length} characters is too long: the kernel command line allows about 2048, and the VC's own arguments need the rest; keep --append under ${MAX_APPEND_LENGTH}`);
+  return s;
+}
+
 function checkBool(v: unknown): boolean | Bad {
   if (typeof v === 'boolean') return v;
   if (v === 'true' || v === 'false') return v === 'true';
@@ -195,6 +209,7 @@ const SpecSchema = z
     cores: field(checkEnum(['strict', 'free'] as const), SPEC_DEFAULTS.cores),
     scratch: field(checkScratch, SPEC_DEFAULTS.scratch),
     gateway: field(checkBool, SPEC_DEFAULTS.gateway),
+    append: field(checkAppend, SPEC_DEFAULTS.append),
   })
   .superRefine((s, ctx) => {
     const small = s.network === null ? undefined : cidrTooSmall(s.network as string, s.nodes as number);
@@ -215,6 +230,7 @@ function complete(p: Parsed, opts: SpecOptions): VcSpec {
     cores: p.cores,
     scratch: p.scratch,
     gateway: p.gateway,
+    append: p.append,
   };
 }
 

@@ -20,7 +20,7 @@ export interface VcArgs extends VcCommonArgs {
   [spec: string]: unknown;
 }
 
-const SPEC_FLAG_NAMES = ['image', 'nodes', 'vcpus', 'memory', 'network', 'placement', 'cores', 'scratch', 'gateway'];
+const SPEC_FLAG_NAMES = ['image', 'nodes', 'vcpus', 'memory', 'network', 'placement', 'cores', 'scratch', 'gateway', 'append'];
 
 function common(y: Argv): Argv {
   return y
@@ -33,7 +33,7 @@ function common(y: Argv): Argv {
 function createBuilder(y: Argv): Argv {
   return y
     .positional('name', { type: 'string', describe: 'VC name: 1-12 lower-case letters, digits, dashes; VMs are NAME-1, NAME-2, ...' })
-    .option('file', { alias: 'f', type: 'string', describe: 'vc.yaml declaring the VC (name, image, nodes, vcpus, memory, network, placement, cores, scratch, gateway)' })
+    .option('file', { alias: 'f', type: 'string', describe: 'vc.yaml declaring the VC (name, image, nodes, vcpus, memory, network, placement, cores, scratch, gateway, append)' })
     .option('image', { type: 'string', describe: 'image name, or name/version; default version: the current one' })
     .option('nodes', { type: 'string', describe: 'number of VMs' })
     .option('vcpus', { type: 'string', describe: 'vCPUs per VM (default 1)' })
@@ -43,6 +43,7 @@ function createBuilder(y: Argv): Argv {
     .option('cores', { choices: ['strict', 'free'] as const, describe: 'strict pins each vCPU to its own core; free lets vCPUs share cores (default free)' })
     .option('scratch', { type: 'string', describe: 'the writable upper layer: disk:SIZE (a copy-on-write disk, kept across stop/start) or ram (tmpfs, lost on stop) (default disk:1G)' })
     .option('gateway', { type: 'boolean', describe: 'NAT through the host (default: an isolated network, no route out)' })
+    .option('append', { type: 'string', describe: "extra kernel arguments for every VM, after the VC's own (e.g. diskless.selftest=1)" })
     .option('images', { type: 'string', default: './images', describe: 'images folder written by build-image' })
     .option('start', { type: 'boolean', default: false, describe: 'start the VMs once made, showing each one' })
     .check((a) => {

@@ -32,6 +32,12 @@ function yamlProblems(text: string): string[] {
 
 const base = { name: 'lab', image: 'debian', nodes: 3 };
 
+test('--append: extra kernel arguments, one printable line of bounded length', () => {
+  assert.is(specFromFlags({ ...base, append: ' diskless.selftest=1 ' }).append, 'diskless.selftest=1');
+  assert.equal(flagProblems({ ...base, append: 'a\nb' }), ['--append: kernel arguments must be one line of printable characters']);
+  assert.match(flagProblems({ ...base, append: 'x'.repeat(2000) })[0]!, /--append: 2000 characters is too long/);
+});
+
 test('flags: defaults are applied and numbers given as strings are read', () => {
   assert.equal(specFromFlags({ ...base, nodes: '3' }), {
     name: 'lab',
@@ -44,6 +50,7 @@ test('flags: defaults are applied and numbers given as strings are read', () => 
     cores: 'free',
     scratch: { kind: 'disk', sizeBytes: 1 * GiB },
     gateway: false,
+    append: '',
   });
   const s = specFromFlags({ ...base, image: 'debian/20260101-1200', vcpus: '2', memory: '1.5G', network: '10.9.0.0/28', placement: 'cyclic', cores: 'strict', scratch: 'ram', gateway: true });
   assert.equal(s.image, { name: 'debian', version: '20260101-1200' });
@@ -110,6 +117,7 @@ test('vc.yaml: the same fields; problems name file:line and key', () => {
     cores: 'strict',
     scratch: { kind: 'disk', sizeBytes: 2 * GiB },
     gateway: true,
+    append: '',
   });
   assert.equal(yamlProblems(good.replace('memory: 1G', 'memory: lots').replace('cores: strict', 'cores: strict\nnodez: 3')), [
     "vc.yaml:5: memory: 'lots' is not a size like 512M or 2G (units K, M, G, T are powers of 1024)",

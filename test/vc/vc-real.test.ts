@@ -101,8 +101,7 @@ test('vc create --start: 3 VMs, each VM shown as it starts, then the table', asy
   assert.equal(v.vms.map((vm) => vm.state), ['running', 'running', 'running']);
   for (const vm of v.vms) {
     const up = await until(`${vm.name} booting`, 180_000, () => /vc-guest up: (.*)/.exec(consoleOf(vm.consoleLog))?.[1]);
-    assert.match(up, `ip=${vm.address}:::255.255.255.0:${vm.name}:eth0:none diskless.hostname=${vm.name}`);
-    assert.match(up, 'diskless.rootdev=serial:root diskless.scratch=serial:scratch');
+    assert.match(up, `diskless.name=${vm.name} diskless.rootdev=serial:root diskless.scratch=serial:scratch diskless.ip=${vm.address}/24`);
   }
   const xml = execFileSync('virsh', ['-c', 'qemu:///system', 'dumpxml', `${A}-1`], { encoding: 'utf8' });
   assert.match(xml, `<source file='${root}'`);
