@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { LibvirtDownError, LibvirtDriver } from '../../vc/drivers/libvirt.js';
 import { DRIVERS, driverFor } from '../../vc/drivers/index.js';
 import type { VmDef } from '../../vc/drivers/driver.js';
+import { probeKvm } from '../../host/qemu.js';
 import { parseList, parseNodeInfo, renderDomainXml, renderNetworkXml, virtTypeFromCapabilities } from '../../vc/drivers/libvirt-xml.js';
 import { CommandError } from '../../lib/run.js';
 import { needTool } from '../helpers/need.js';
@@ -73,11 +74,16 @@ test('define: the rendered XML handed to virsh define in a file removed afterwar
 
 test('the domain type comes from the capabilities once, then is remembered', async () => {
   reset({ 'out-capabilities': "<capabilities><guest><arch name='x86_64'><domain type='qemu'/><domain type='kvm'/></arch></guest></capabilities>" });
-  const d = new LibvirtDriver();
+  const d = new LibvirtDriver({ uri: 'qemu+tcp://h2/system' });
   await d.define(vm);
   await d.define(vm);
   assert.equal(argvs().map((a) => a[4]), ['capabilities', 'define', 'define']);
   assert.match(readFileSync(join(state, 'last-define.xml'), 'utf8'), "<domain type='kvm'>");
+});
+
+test('on this machine, kvm also needs VT-x/AMD-V in the CPU flags (a nested host offers /dev/kvm without it)', async () => {
+  reset({ 'out-capabilities': "<capabilities><guest><arch name='x86_64'><domain type='qemu'/><domain type='kvm'/></arch></guest></capabilities>" });
+  assert.is(await new LibvirtDriver().virtType(), probeKvm().hardwareVirt ? 'kvm' : 'qemu');
 });
 
 test('each domain operation is one virsh command', async () => {
@@ -218,6 +224,8 @@ test('parsers: odd lines ignored, unknown states named, kvm only for x86_64 gues
   assert.throws(() => parseNodeInfo('CPU model: x86_64\n'), /no CPU count or memory size/);
   assert.is(virtTypeFromCapabilities("<guest><arch name='i686'><domain type='kvm'/></arch></guest><guest><arch name='x86_64'><domain type='qemu'/></arch></guest>"), 'qemu');
   assert.is(virtTypeFromCapabilities("<guest><arch name='x86_64'><domain type='qemu'/><domain type='kvm'/></arch></guest>"), 'kvm');
+  // A nested host offers kvm without VT-x/AMD-V: TCG there.
+  assert.is(virtTypeFromCapabilities("<guest><arch name='x86_64'><domain type='qemu'/><domain type='kvm'/></arch></guest>", false), 'qemu');
 });
 
 test('DRIVERS: libvirt registered, unknown names refused with the list', () => {

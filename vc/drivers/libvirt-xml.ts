@@ -158,7 +158,10 @@ export function parseNodeInfo(stdout: string): NodeInfo {
 }
 
 /** 'kvm' when libvirt's capabilities offer it for x86_64 guests (it checks /dev/kvm), else 'qemu'. */
-export function virtTypeFromCapabilities(xml: string): VirtType {
+export function virtTypeFromCapabilities(xml: string, hardwareVirt = true): VirtType {
+  // libvirt offers kvm wherever /dev/kvm opens, also on a nested host without VT-x/AMD-V
+  // (kvm-pvm), where a KVM guest does not run: a local host must also show vmx or svm.
+  if (!hardwareVirt) return 'qemu';
   for (const guest of xml.split('<guest>').slice(1)) {
     if (/<arch name='x86_64'>/.test(guest) && /<domain type='kvm'/.test(guest)) return 'kvm';
   }

@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, run } from '../../lib/run.js';
+import { probeKvm } from '../../host/qemu.js';
 import type { Logger } from '../../lib/log.js';
 import type { DomainState, DomainStatus, HypervisorDriver, NetDef, NodeInfo, VirtType, VmDef } from './driver.js';
 import {
@@ -84,7 +85,9 @@ export class LibvirtDriver implements HypervisorDriver {
   }
 
   async virtType(): Promise<VirtType> {
-    this.virt ??= virtTypeFromCapabilities(await this.virsh(['capabilities']));
+    // The CPU flags can be read only on this machine; a remote host's capabilities are taken as they are.
+    const local = /^[a-z+]+:\/\/\//.test(this.uri);
+    this.virt ??= virtTypeFromCapabilities(await this.virsh(['capabilities']), !local || probeKvm().hardwareVirt);
     return this.virt;
   }
 
