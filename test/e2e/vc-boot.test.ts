@@ -95,8 +95,8 @@ if (skip) {
 
   /**
    * Stop the VM cleanly: Ctrl-Alt-Del from the monitor (systemd stops its units, syncs and
-   * reboots; -no-reboot ends QEMU). The image has no ACPI power-button handler (logind needs
-   * dbus, which minbase lacks), so system_powerdown would be ignored. Past the time: power off.
+   * reboots; -no-reboot ends QEMU). The ACPI power button (dbus and logind) is proven by
+   * test/e2e/vc.test.ts through vc stop. Past the time: power off.
    */
   async function stop(vm: ReturnType<typeof boot>): Promise<'clean' | 'killed'> {
     const monitor = createConnection(vm.monitor);
