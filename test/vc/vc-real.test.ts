@@ -145,12 +145,29 @@ test('a second VC gets its own network', () => {
   assert.match(ok(['list']).stdout, new RegExp(`${A}\\s+ready\\s+3\\s+3\\s+10\\.213\\.0\\.0/24`));
 });
 
+/**
+ * A virsh for the killed create only: the real one, except that every `define` after the
+ * first waits, so the kill lands after exactly one domain is defined however fast the
+ * machine is (mkdir is the atomic "am I first" when defines run side by side).
+ */
+function slowDefineVirsh(): string {
+  const dir = join(work, 'slow-virsh');
+  mkdirSync(dir, { recursive: true });
+  const real = execFileSync('sh', ['-c', 'command -v virsh'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(dir, 'virsh'), `#!/bin/sh\ncase " $* " in *" define "*) mkdir "${dir}/first" 2>/dev/null || sleep 600;; esac\nexec ${real} "$@"\n`, { mode: 0o755 });
+  return dir;
+}
+
 test('SIGKILL in the middle of vc create: vc show tells the truth, vc destroy cleans up', async () => {
+  const shim = slowDefineVirsh();
+  // Its own process group, so the kill also ends the waiting virsh shims it started.
   const child = spawn(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'vc', 'create', C, '--image', 'busy', '--nodes', '8',
-    '--memory', '64M', '--scratch', 'disk:64M', '--images', images, ...common], { cwd: projectRoot(), stdio: 'ignore' });
+    '--memory', '64M', '--scratch', 'disk:64M', '--images', images, ...common], {
+    cwd: projectRoot(), stdio: 'ignore', detached: true, env: { ...process.env, PATH: `${shim}:${process.env.PATH}` },
+  });
   const exited = new Promise((r) => child.once('exit', r));
-  await until(`${C}-1 defined`, 120_000, () => virshNames('list').includes(`${C}-1`));
-  child.kill('SIGKILL');
+  await until(`a domain of ${C} defined`, 120_000, () => virshNames('list').some((n) => n.startsWith(`${C}-`)));
+  process.kill(-child.pid!, 'SIGKILL');
   await exited;
   const v = show(C);
   const actual = new Set(virshNames('list'));
