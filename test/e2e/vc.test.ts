@@ -19,6 +19,7 @@ import { startLibvirtd, type LibvirtDaemons } from '../../vc/daemon.js';
 import type { VcView } from '../../vc/ops/view.js';
 import { builtDebian, DEBIAN } from '../helpers/built-image.js';
 import { needTool } from '../helpers/need.js';
+import { vcCli } from '../helpers/vc-cli.js';
 
 needTool('virsh', 'libvirt-clients');
 needTool('libvirtd', 'libvirt-daemon-system');
@@ -44,21 +45,7 @@ const PING = /diskless: selftest ping (\S+) (reachable|unreachable|self)(?: neig
 const TICK = /diskless: tick (\d+)\r?\n/g;
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
-const common = ['--state-dir', stateDir, '--virt', 'qemu'];
-function vc(args: string[]) {
-  const res = spawnSync(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'vc', ...args, ...common], { cwd: projectRoot(), encoding: 'utf8', timeout: 300_000 });
-  return { code: res.status, stdout: res.stdout, out: `${res.stdout}${res.stderr}` };
-}
-function ok(args: string[]) {
-  const r = vc(args);
-  assert.is(r.code, 0, `vc ${args.join(' ')}:\n${r.out}`);
-  return r;
-}
-const show = (name: string) => JSON.parse(ok(['show', name, '--json']).stdout) as VcView;
-const states = (name: string) => show(name).vms.map((vm) => vm.state);
-const virshNames = (what: 'list' | 'net-list') => execFileSync('virsh', ['-q', '-c', 'qemu:///system', what, '--all', '--name'], { encoding: 'utf8' }).split('\n').map((s) => s.trim()).filter(Boolean);
-const ours = (names: string[]) => names.filter((n) => n.startsWith(tag) || n.startsWith(`vc-${tag}`));
-const consoleOf = (f: string | null) => (f && existsSync(f) ? readFileSync(f, 'utf8') : '');
+const { common, vc, ok, show, states, virshNames, ours, consoleOf } = vcCli(stateDir, tag);
 const all = (re: RegExp, text: string) => [...text.matchAll(re)];
 const ticks = (text: string) => all(TICK, text).map((m) => Number(m[1]));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
