@@ -4,7 +4,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
-# Peer daemons (tftpd-hpa, dnsmasq, libvirtd: tests start their own with virtlogd -d; libvirtd -d; atftpd conflicts with tftpd-hpa, so bench/ unpacks its .deb) are installed for tests and benchmarks only:
+# Peer daemons (tftpd-hpa, dnsmasq, nginx, libvirtd: tests start their own with virtlogd -d; libvirtd -d; atftpd conflicts with tftpd-hpa, so bench/ unpacks its .deb) are installed for tests and benchmarks only:
 # keep apt from starting them as system services.
 policy=/usr/sbin/policy-rc.d
 added_policy=""
@@ -17,14 +17,14 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   mmdebstrap debian-archive-keyring arch-test \
   squashfs-tools erofs-utils cpio zstd xz-utils busybox-static file attr \
-  ca-certificates iproute2 nftables tcpdump curl \
+  ca-certificates iproute2 nftables tcpdump curl nginx \
   tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client radvd \
   qemu-system-x86 ipxe-qemu ipxe ovmf \
   libvirt-daemon-system libvirt-clients qemu-utils \
   grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools >/dev/null
 [ -n "$added_policy" ] && $SUDO rm -f "$policy"
 # Stop the peer daemons if an install started them anyway (only those, by name).
-for svc in tftpd-hpa; do
+for svc in tftpd-hpa nginx; do
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
 true
