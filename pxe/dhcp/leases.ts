@@ -2,9 +2,9 @@
 // quarantined from which client, until when. The table itself is plain data the
 // pure policy reads and updates; saving it (JSON, crash-safe: lib/atomic.ts) is the
 // server's job, through saveLeases/loadLeases here.
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { parseIp4 } from '../../cluster/addr.js';
-import { renameDurable, writeFileAtomic } from '../../lib/atomic.js';
+import { renameDurable, strayTemps, writeFileAtomic } from '../../lib/atomic.js';
 import type { Logger } from '../../lib/log.js';
 
 export type LeaseState = 'offered' | 'bound' | 'declined';
@@ -125,6 +125,7 @@ export async function saveLeases(file: string, table: LeaseTable, now: number): 
  * loud warning, and the service starts with no dynamic leases rather than not at all.
  */
 export async function loadLeases(file: string, o: { log?: Pick<Logger, 'warn'>; now?: () => number } = {}): Promise<LeaseTable> {
+  for (const stray of await strayTemps(file)) await rm(stray, { force: true }); // a write a kill cut short
   let text: string;
   try {
     text = await readFile(file, 'utf8');

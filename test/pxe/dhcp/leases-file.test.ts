@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { LeaseTable, loadLeases, saveLeases } from '../../../pxe/dhcp/leases.js';
 import { memoryLogger } from '../../../lib/log.js';
@@ -34,12 +35,15 @@ for (const [what, text, why] of [
   });
 }
 
-test('a good lease file loads, and is left where it is', async () => {
+test('a good lease file loads and stays; a temp file a killed write left is swept', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dl-leases-'));
   const file = join(dir, 'leases.json');
   const t = new LeaseTable();
   t.put({ ip: '10.77.0.50', mac: '52:54:00:00:00:50', state: 'bound', expires: NOW + 60_000 });
   await saveLeases(file, t, NOW);
+  // A write cut short by a kill left its temp file; loading sweeps it.
+  const dead = spawnSync('true').pid!;
+  writeFileSync(join(dir, `.leases.json.${dead}.0badc0de.tmp`), '{"version":1,"lea');
   const log = memoryLogger();
   const back = await loadLeases(file, { log });
   assert.is(back.size, 1);
