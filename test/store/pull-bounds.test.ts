@@ -79,4 +79,19 @@ test('a peer that drips the root image is given up at the per-artifact deadline,
   }
 });
 
+test('a peer whose /status never ends is reported unreachable after the cap, and nothing is pulled', async () => {
+  const img = makeImages();
+  const b = localSide();
+  const peer = await startFakePeer({ imagesRoot: img.root, inventory: { version: 0, hash: b.inv().hash }, endlessStatus: true });
+  try {
+    const log = memoryLogger();
+    const r = await syncOnce({ peers: [peer.peer], imagesDir: b.images, inventoryFile: b.file, inventory: b.inv, log, timeoutMs: 30_000 });
+    assert.equal(r.unreachable, [peer.peer]);
+    assert.ok(log.lines.some((l) => /did not answer: .*passed the 8388608 bytes allowed/.test(l)), log.lines.join('\n'));
+    assert.equal(r.pulled, []);
+  } finally {
+    await peer.close();
+  }
+});
+
 test.run();
