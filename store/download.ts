@@ -37,7 +37,7 @@ export class TransferError extends Error {
   }
 }
 
-/** GET `url`, failing on a non-2xx answer or after `timeoutMs` in all. */
+/** GET `url`, failing on a non-2xx answer or after `timeoutMs` in all. The body is not bounded: read it with fetchCapped instead. */
 export async function fetchOk(url: string, timeoutMs: number): Promise<Response> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
