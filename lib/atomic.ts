@@ -26,18 +26,29 @@ export async function renameDurable(from: string, to: string): Promise<void> {
   if (dirname(from) !== dirname(to)) await fsyncPath(dirname(from));
 }
 
-function tempFor(file: string): string {
-  return join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+/** Temp files this process is writing now; one naming our pid but not listed is a dead writer's. */
+const inFlight = new Set<string>();
+
+/** A fresh temp name beside `file`, counted as in use until tempDone(). */
+export function tempFor(file: string): string {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  inFlight.add(tmp);
+  return tmp;
 }
 
-/** Temp files of earlier writes to `file` whose writer was killed. */
+export function tempDone(tmp: string): void {
+  inFlight.delete(tmp);
+}
+
+/** Temp files of earlier writes to `file` whose writer was killed (our own pid included: a restart can reuse it). */
 export async function strayTemps(file: string): Promise<string[]> {
   const prefix = `.${basename(file)}.`;
   const out: string[] = [];
   for (const name of await readdir(dirname(file)).catch(() => [] as string[])) {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
     const pid = Number(name.slice(prefix.length).split('.')[0]);
-    if (!isAlive(pid)) out.push(join(dirname(file), name));
+    const path = join(dirname(file), name);
+    if (pid === process.pid ? !inFlight.has(path) : !isAlive(pid)) out.push(path);
   }
   return out;
 }
@@ -58,6 +69,8 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw err;
+  } finally {
+    tempDone(tmp);
   }
 }
 
@@ -71,5 +84,7 @@ export async function symlinkAtomic(target: string, link: string): Promise<void>
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw err;
+  } finally {
+    tempDone(tmp);
   }
 }

@@ -4,12 +4,13 @@
 // breaker at a time (a `.break` lock beside it), so two waiters cannot both remove
 // it and both take it. The one window left: a breaker SIGKILLed in the microseconds
 // it holds `.break`; the next breaker then removes that without the same guard.
+// A lock naming our own pid is held only if this process holds its token (lockHeld).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { isAlive } from './pid.js';
-import { strayTemps } from './atomic.js';
+import { strayTemps, tempDone, tempFor } from './atomic.js';
 
 export interface Lock {
   /** Release it; safe to call twice. A holder that dies releases it too. */
@@ -49,6 +50,19 @@ export function holderAlive(h: LockHolder | undefined): boolean {
   return !h.start || !start || start === h.start;
 }
 
+/** Tokens of the locks this process holds now. */
+const heldTokens = new Set<string>();
+
+/**
+ * Whether a lock file's holder still holds it. One naming our own pid is ours only if
+ * we hold its token: after a restart in a container (or a reboot) our pid, and even its
+ * start time, can be the dead holder's.
+ */
+function lockHeld(h: LockHolder | undefined): boolean {
+  if (h?.pid === process.pid) return heldTokens.has(h.token);
+  return holderAlive(h);
+}
+
 export function describeHolder(h: LockHolder): string {
   return `pid ${h.pid}${h.owner ? ` (${h.owner})` : ''}`;
 }
@@ -72,9 +86,9 @@ async function readHolder(file: string): Promise<LockHolder | undefined | 'none'
 /** Create `file` holding `holder`, whole, unless it exists. */
 async function createExclusive(file: string, holder: LockHolder): Promise<boolean> {
   for (const stray of await strayTemps(file)) await rm(stray, { force: true });
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  await writeFile(tmp, JSON.stringify(holder) + '\n');
+  const tmp = tempFor(file);
   try {
+    await writeFile(tmp, JSON.stringify(holder) + '\n');
     await link(tmp, file);
     return true;
   } catch (err) {
@@ -82,6 +96,7 @@ async function createExclusive(file: string, holder: LockHolder): Promise<boolea
     throw err;
   } finally {
     await unlink(tmp).catch(() => {});
+    tempDone(tmp);
   }
 }
 
@@ -92,16 +107,22 @@ function newHolder(owner: string): LockHolder {
 /** Remove `file` if it still is the dead holder `stale`'s lock; one breaker at a time. */
 async function breakStale(file: string, stale: LockHolder | undefined): Promise<void> {
   const guard = `${file}.break`;
-  if (!(await createExclusive(guard, newHolder('breaking a stale lock')))) {
-    const g = await readHolder(guard);
-    if (g !== 'none' && !holderAlive(g)) await rm(guard, { force: true });
-    return;
-  }
+  const me = newHolder('breaking a stale lock');
+  heldTokens.add(me.token); // before the file exists, so no one in this process sees it unheld
   try {
-    const now = await readHolder(file);
-    if (now !== 'none' && now?.token === stale?.token && !holderAlive(now)) await rm(file, { force: true });
+    if (!(await createExclusive(guard, me))) {
+      const g = await readHolder(guard);
+      if (g !== 'none' && !lockHeld(g)) await rm(guard, { force: true });
+      return;
+    }
+    try {
+      const now = await readHolder(file);
+      if (now !== 'none' && now?.token === stale?.token && !lockHeld(now)) await rm(file, { force: true });
+    } finally {
+      await rm(guard, { force: true });
+    }
   } finally {
-    await rm(guard, { force: true });
+    heldTokens.delete(me.token);
   }
 }
 
@@ -109,13 +130,22 @@ async function breakStale(file: string, stale: LockHolder | undefined): Promise<
 export async function tryLockFile(file: string, owner = ''): Promise<Lock | LockHolder> {
   await mkdir(dirname(file), { recursive: true });
   const me = newHolder(owner);
-  for (;;) {
-    if (await createExclusive(file, me)) return heldLock(file, me);
-    const h = await readHolder(file);
-    if (h === 'none') continue;
-    if (h && holderAlive(h)) return h;
-    await breakStale(file, h);
-    await sleep(1);
+  heldTokens.add(me.token);
+  try {
+    for (;;) {
+      if (await createExclusive(file, me)) return heldLock(file, me);
+      const h = await readHolder(file);
+      if (h === 'none') continue;
+      if (h && lockHeld(h)) {
+        heldTokens.delete(me.token);
+        return h;
+      }
+      await breakStale(file, h);
+      await sleep(1);
+    }
+  } catch (err) {
+    heldTokens.delete(me.token);
+    throw err;
   }
 }
 
@@ -127,6 +157,7 @@ function heldLock(file: string, me: LockHolder): Lock {
       released = true;
       const h = await readHolder(file);
       if (h !== 'none' && h?.token === me.token) await unlink(file).catch(() => {});
+      heldTokens.delete(me.token);
     },
   };
 }

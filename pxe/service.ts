@@ -14,6 +14,7 @@ import type { EventLog } from './events.js';
 import type { Logger } from '../lib/log.js';
 import { run } from '../lib/run.js';
 import { heldImages } from '../store/held.js';
+import { sweepStore } from '../store/sweep.js';
 import { syncOnce } from './replica/sync.js';
 import { heldRefs } from './replica/pool.js';
 import { Membership } from './replica/membership.js';
@@ -86,6 +87,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   if (!inv.servers.includes(address)) log.warn(`--address ${address} is not in the inventory's servers; boot scripts list only ${inv.servers.join(', ')}`);
   const membership = new Membership({ self: address, startedAt: now(), deadAfterMs: (opts.deadAfter ?? 90) * 1000 });
   const replicas = replicaView(opts, inventory, membership, now);
+  for (const d of (await sweepStore(opts.imagesDir)).removed) log.warn(`removed ${d}, left by an interrupted pull, build or write`);
   await replicas.refreshHeld();
 
   const servers = await startServers(opts, { address, inventory, replicas, log, events });

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeTree } from '../rootfs/remove.js';
 import { fsyncPath, renameDurable, writeFileAtomic } from '../lib/atomic.js';
-import { downloadFile, fetchOk } from './download.js';
+import { downloadFile, fetchCapped, MANIFEST_CAP_BYTES, type TransferLimits } from './download.js';
 import { sha256Hex } from './hash.js';
 import type { HeldImage } from './held.js';
 import { currentVersion, imageDir as imageDirOf, isSafeName, MANIFEST_FILE, PULL_PREFIX } from './layout.js';
@@ -21,6 +21,8 @@ export interface PullSource {
   /** URL of the peer's images folder; files are fetched as <url>/<name>/<version>/<file>. */
   imagesUrl: string;
   timeoutMs: number;
+  /** Bounds on each artifact (store/download.ts); silence defaults to `timeoutMs`. */
+  limits?: Partial<TransferLimits>;
 }
 
 /** Pull one image version into `root`; throws (leaving nothing behind) on any mismatch. */
@@ -36,12 +38,12 @@ export async function pullVersion(from: PullSource, img: HeldImage, root: string
     await removeTree(staging);
     await mkdir(staging);
     const base = `${from.imagesUrl}/${what}`;
-    const text = Buffer.from(await (await fetchOk(`${base}/${MANIFEST_FILE}`, timeoutMs)).arrayBuffer());
+    const text = await fetchCapped(`${base}/${MANIFEST_FILE}`, { timeoutMs, maxBytes: MANIFEST_CAP_BYTES });
     if (sha256Hex(text) !== img.manifest) throw new Error(`manifest.json of ${what} from ${peer} does not match the hash ${peer} announced`);
     const manifest = JSON.parse(text.toString('utf8')) as Manifest;
     for (const a of Object.values(manifest.artifacts)) {
       if (!isSafeName(a.file)) throw new Error(`manifest of ${what} names an unsafe file ${a.file}`);
-      const got = await downloadFile(`${base}/${a.file}`, join(staging, a.file), timeoutMs);
+      const got = await downloadFile(`${base}/${a.file}`, join(staging, a.file), { silenceMs: timeoutMs, ...from.limits, size: a.size });
       if (got.sha256 !== a.sha256 || got.size !== a.size) {
         throw new Error(`${a.file} of ${what} from ${peer} is corrupted: sha256 ${got.sha256} (${got.size} bytes), manifest says ${a.sha256} (${a.size} bytes)`);
       }

@@ -2,7 +2,8 @@
 // template's keyring. The result is cached, keyed by everything that shapes it.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { renameDurable } from '../../lib/atomic.js';
 import { join } from 'node:path';
 import { run } from '../../lib/run.js';
 import { removeTree } from '../../rootfs/remove.js';
@@ -54,8 +55,9 @@ export const mmdebstrapBootstrapper: Bootstrapper = {
       try {
         await run(argv, { log: ctx.log, onLine: (l) => report.detail(l), signal: ctx.signal });
         await writeFile(join(partial, 'complete'), `${new Date().toISOString()}\n${argv.join(' ')}\n`);
+        await run(['sync', '-f', partial]); // on disk before it is named complete
         await removeTree(entry);
-        await rename(partial, entry);
+        await renameDurable(partial, entry);
       } catch (err) {
         await removeTree(partial);
         throw err;

@@ -2,9 +2,10 @@
 // quarantined from which client, until when. The table itself is plain data the
 // pure policy reads and updates; saving it (JSON, crash-safe: lib/atomic.ts) is the
 // server's job, through saveLeases/loadLeases here.
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { parseIp4 } from '../../cluster/addr.js';
-import { writeFileAtomic } from '../../lib/atomic.js';
+import { renameDurable, strayTemps, writeFileAtomic } from '../../lib/atomic.js';
+import type { Logger } from '../../lib/log.js';
 
 export type LeaseState = 'offered' | 'bound' | 'declined';
 
@@ -118,8 +119,13 @@ export async function saveLeases(file: string, table: LeaseTable, now: number): 
   await writeFileAtomic(file, `${JSON.stringify(table.toJSON(now), null, 1)}\n`, { mode: 0o644 });
 }
 
-/** Load a lease file; a missing file is an empty table, a corrupt one is an error. */
-export async function loadLeases(file: string): Promise<LeaseTable> {
+/**
+ * Load a lease file; a missing file is an empty table. An empty or corrupt one (a disk
+ * that lost the last write, a hand edit) is moved aside to <file>.corrupt-<time> with a
+ * loud warning, and the service starts with no dynamic leases rather than not at all.
+ */
+export async function loadLeases(file: string, o: { log?: Pick<Logger, 'warn'>; now?: () => number } = {}): Promise<LeaseTable> {
+  for (const stray of await strayTemps(file)) await rm(stray, { force: true }); // a write a kill cut short
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -127,9 +133,19 @@ export async function loadLeases(file: string): Promise<LeaseTable> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new LeaseTable();
     throw err;
   }
+  let problem: string;
   try {
-    return LeaseTable.fromJSON(JSON.parse(text));
+    const data = JSON.parse(text) as Partial<LeaseFile> | null;
+    if (Array.isArray(data?.leases)) return LeaseTable.fromJSON(data);
+    problem = 'it has no leases list';
   } catch (err) {
-    throw new Error(`lease file ${file} is not valid JSON: ${(err as Error).message}`);
+    problem = text.trim() ? `not valid JSON: ${(err as Error).message}` : 'it is empty';
   }
+  const aside = `${file}.corrupt-${new Date((o.now ?? Date.now)()).toISOString().replace(/[:.]/g, '-')}`;
+  await renameDurable(file, aside);
+  o.log?.warn(
+    `LEASE FILE UNREADABLE: ${file}: ${problem}. Moved it aside to ${aside} and started with no dynamic leases; ` +
+      `clients get addresses again as they renew (reserved nodes are not affected). Look at the file, then delete it.`,
+  );
+  return new LeaseTable();
 }

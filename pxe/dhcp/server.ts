@@ -76,7 +76,7 @@ const UNKNOWN_LINES_PER_WINDOW = 50;
 export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServer> {
   const log = opts.log ?? silentLogger();
   const address = opts.address ?? '0.0.0.0';
-  const leases = opts.leaseFile ? await loadLeases(opts.leaseFile) : new LeaseTable();
+  const leases = opts.leaseFile ? await loadLeases(opts.leaseFile, { log }) : new LeaseTable();
   const saver = opts.leaseFile ? new LeaseSaver({ file: opts.leaseFile, table: leases, delayMs: opts.saveDelayMs ?? 250, now: opts.now ?? Date.now, log }) : undefined;
   const handler = new Responder(opts, leases, log, address.startsWith('127.'), saver);
   const socks = await openSockets({ ...opts, address, log }, (sock, localPort, buf, rinfo) => handler.onDatagram(sock, localPort, buf, rinfo));

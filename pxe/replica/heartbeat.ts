@@ -3,6 +3,7 @@
 // what it holds. The clock and the question are injected; real ones by default.
 import { heldRefs } from './pool.js';
 import type { Membership } from './membership.js';
+import { fetchJson } from '../../store/download.js';
 
 /** The part of a peer's /status that heartbeats read. */
 export interface PeerAnswer {
@@ -15,9 +16,7 @@ export type AskStatus = (peer: string) => Promise<PeerAnswer | undefined>;
 const ASK_TIMEOUT_MS = 3000;
 
 export const askStatus: AskStatus = (peer) =>
-  fetch(`http://${peer}/status`, { signal: AbortSignal.timeout(ASK_TIMEOUT_MS) })
-    .then((r) => (r.ok ? (r.json() as Promise<PeerAnswer>) : undefined))
-    .catch(() => undefined);
+  fetchJson<PeerAnswer>(`http://${peer}/status`, { timeoutMs: ASK_TIMEOUT_MS }).catch(() => undefined);
 
 /** A third of --dead-after, at most 10 s: a live peer is asked about three times before it could count as dead. */
 export function beatIntervalMs(deadAfterMs: number): number {

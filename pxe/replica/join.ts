@@ -5,6 +5,7 @@
 import { parseInventory, type Inventory } from '../../cluster/inventory.js';
 import type { Logger } from '../../lib/log.js';
 import { replaceInventoryFile } from './sync.js';
+import { fetchText } from '../../store/download.js';
 
 export interface JoinOptions {
   /** host[:port] of replicas, tried in order. */
@@ -24,9 +25,7 @@ export async function joinCluster(o: JoinOptions): Promise<{ inventory: Inventor
     for (const peer of o.peers) {
       const url = `http://${peer}/inventory`;
       try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(o.fetchTimeoutMs ?? 5000) });
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        const text = await res.text();
+        const text = await fetchText(url, { timeoutMs: o.fetchTimeoutMs ?? 5000 });
         const inventory = parseInventory(text, url);
         await replaceInventoryFile(o.inventoryFile, text);
         return { inventory, from: peer };

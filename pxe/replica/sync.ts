@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import { parseInventory, type Inventory } from '../../cluster/inventory.js';
 import { heldImages, type HeldImage } from '../../store/held.js';
 import { pullVersion } from '../../store/pull.js';
-import { fetchOk } from '../../store/download.js';
+import { fetchJson, fetchText } from '../../store/download.js';
+import { backoffKey, pullBackoff } from '../../store/pull-backoff.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import type { Logger } from '../../lib/log.js';
 
@@ -37,7 +38,7 @@ export interface SyncReport {
 
 /** Pull one image version from `peer` (verified; see store/pull.ts). */
 export async function pullImage(peer: string, img: HeldImage, imagesDir: string, timeoutMs: number): Promise<string> {
-  return pullVersion({ peer, imagesUrl: `http://${peer}/images`, timeoutMs }, img, imagesDir);
+  return pullBackoff.run(backoffKey(peer, img), () => pullVersion({ peer, imagesUrl: `http://${peer}/images`, timeoutMs }, img, imagesDir));
 }
 
 /** Adopt a peer's inventory when its version is higher; report a conflict when it differs at the same version. */
@@ -52,7 +53,7 @@ async function syncInventory(peer: string, st: PeerStatus, o: SyncOptions, timeo
     return 'conflict';
   }
   if (st.inventory.version < ours.version) return undefined;
-  const text = await (await fetchOk(`http://${peer}/inventory`, timeoutMs)).text();
+  const text = await fetchText(`http://${peer}/inventory`, { timeoutMs });
   const next = parseInventory(text, `${peer}/inventory`);
   if (next.hash !== st.inventory.hash) throw new Error(`inventory from ${peer} does not match the hash it announced`);
   await replaceInventoryFile(o.inventoryFile, text);
@@ -73,7 +74,7 @@ export async function syncOnce(o: SyncOptions): Promise<SyncReport> {
   for (const peer of o.peers) {
     let st: PeerStatus;
     try {
-      st = (await (await fetchOk(`http://${peer}/status`, timeoutMs)).json()) as PeerStatus;
+      st = await fetchJson<PeerStatus>(`http://${peer}/status`, { timeoutMs });
     } catch (err) {
       report.unreachable.push(peer);
       o.log.debug(`replica ${peer} did not answer: ${(err as Error).message}`);

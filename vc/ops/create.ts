@@ -3,7 +3,8 @@
 // scratch disks, domains. Every step looks at what exists and makes only what is
 // missing, so `vc start` finishes a create that was killed half-way.
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { fsyncPath, renameDurable } from '../../lib/atomic.js';
 import { runSteps, type Step, type StepReporter } from '../../lib/progress.js';
 import { createScratch, scratchBase } from '../disks.js';
 import { place } from '../placement.js';
@@ -89,7 +90,8 @@ export async function makeResources(ctx: OpsContext, held: Held): Promise<void> 
         const tmp = `${vm.scratchPath}.tmp`;
         await rm(tmp, { force: true });
         await createScratch(base, tmp, { log: ctx.log });
-        await rename(tmp, vm.scratchPath!);
+        await fsyncPath(tmp);
+        await renameDurable(tmp, vm.scratchPath!);
         report.note(`${vm.domain}: ${vm.scratchPath}`);
       });
     }),
