@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Membership } from '../../../pxe/replica/membership.js';
-import { beat, beatIntervalMs, type PeerAnswer } from '../../../pxe/replica/heartbeat.js';
+import { beat, beatIntervalMs, startHeartbeats, type PeerAnswer } from '../../../pxe/replica/heartbeat.js';
 
 const T0 = 1_800_000_000_000;
 
@@ -32,6 +32,22 @@ test('a round asks every peer by host:port, records each answer by address at it
 test('the interval: a third of --dead-after, at most 10 s', () => {
   assert.is(beatIntervalMs(4000), 4000 / 3);
   assert.is(beatIntervalMs(90_000), 10_000);
+});
+
+test('a peer that has not answered yet (it may be starting too) is asked again soon, not only at the next interval', async () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const m = new Membership({ self: '10.0.0.1', startedAt: Date.now(), deadAfterMs: 90_000 }); // rounds every 10 s
+  let asks = 0;
+  const hb = startHeartbeats({ peers: () => ['10.0.0.2:8080'], membership: m, now: Date.now, eagerMs: 5, ask: async () => (++asks < 3 ? undefined : { images: [] }) });
+  try {
+    for (let i = 0; i < 500 && m.heardFrom(['10.0.0.2'], Date.now()).length === 0; i++) await sleep(10);
+    assert.equal(m.heardFrom(['10.0.0.1', '10.0.0.2'], Date.now()), ['10.0.0.1', '10.0.0.2'], `heard after ${asks} asks`);
+    const heardAfter = asks;
+    await sleep(100);
+    assert.is(asks, heardAfter, 'heard: back to one round per interval');
+  } finally {
+    hb.stop();
+  }
 });
 
 test.run();
