@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { render } from '../lib/render.js';
 import type { InventoryNode } from '../cluster/inventory.js';
 import type { ResolvedImage } from '../store/resolve.js';
+import { isSafeName } from '../store/layout.js';
 
 export const DEFAULT_XEN_ARGS = 'dom0_mem=1024M,max:1024M console=com1 com1=115200,8n1';
 
@@ -58,7 +59,30 @@ export function kernelCmdline(ctx: BootContext): string {
   return parts.filter(Boolean).join(' ').replace(/\s+/g, ' ').trim();
 }
 
+/** Whitespace, control characters (C0, DEL, C1) and Unicode line breaks: any of them could start a new script line. */
+const BREAKS = /[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+/g;
+
+/** `s` on one line: every run of breaks or control characters is one space. */
+export function oneLine(s: string): string {
+  return s.replace(BREAKS, ' ').trim();
+}
+
+/**
+ * Every string in a view, at any depth, on one line. The scripts are line-based (a
+ * newline in xenArgs would be an iPXE command of its own), so no input may break one.
+ */
+function flatten<T>(v: T): T {
+  if (typeof v === 'string') return oneLine(v) as T;
+  if (Array.isArray(v)) return v.map(flatten) as T;
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, flatten(x)])) as T;
+  return v;
+}
+
 export function bootView(ctx: BootContext) {
+  return flatten(rawView(ctx));
+}
+
+function rawView(ctx: BootContext) {
   const order = fetchOrder(ctx);
   const base = `/images/${ctx.image.name}/${ctx.image.version}`;
   const a = ctx.image.manifest.artifacts;
@@ -120,12 +144,19 @@ export async function renderBootScript(templatesDir: string, kind: BootScriptKin
       );
     }
   }
-  const candidates = templateFor(templatesDir, ctx.image.manifest.distro, kind, ctx.node.role);
+  const distro = ctx.image.manifest.distro;
+  if (typeof distro !== 'string' || !isSafeName(distro)) {
+    throw new Error(
+      `image ${ctx.image.name} ${ctx.image.version}: its manifest's distro ${JSON.stringify(distro)} is not a plain name ` +
+        "(letters, digits, '.', '_', '-'); rebuild the image or correct distro in its manifest.json",
+    );
+  }
+  const candidates = templateFor(templatesDir, distro, kind, ctx.node.role);
   const file = candidates.find((f) => existsSync(f));
   if (!file) throw new Error(`no boot template: looked for ${candidates.join(' and ')}`);
   return render(await readFile(file, 'utf8'), view);
 }
 
 export async function renderErrorScript(templatesDir: string, mac: string, message: string): Promise<string> {
-  return render(await readFile(join(templatesDir, 'boot', 'error.ipxe.mustache'), 'utf8'), { mac, message });
+  return render(await readFile(join(templatesDir, 'boot', 'error.ipxe.mustache'), 'utf8'), flatten({ mac, message }));
 }

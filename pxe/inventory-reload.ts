@@ -13,6 +13,7 @@ export class LiveInventory {
   private inv: Inventory;
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly listeners: ((inv: Inventory) => void)[] = [];
 
   constructor(
     readonly file: string,
@@ -38,11 +39,17 @@ export class LiveInventory {
       if (next.hash === inv.hash) return false;
       this.inv = next;
       this.log.info(`inventory reloaded (${reason}): cluster ${next.cluster} version ${next.version}, ${next.nodes.length} nodes, sha256 ${next.hash.slice(0, 12)}`);
+      for (const fn of this.listeners) fn(next);
       return true;
     } catch (err) {
       this.log.warn(`inventory reload (${reason}) failed; still serving version ${inv.version} (${inv.hash.slice(0, 12)}):\n${(err as Error).message}`);
       return false;
     }
+  }
+
+  /** Call `fn` with each new inventory a reload puts in service. */
+  onChange(fn: (inv: Inventory) => void): void {
+    this.listeners.push(fn);
   }
 
   /** Reload when the file changes. Watch the folder, not the file: editors replace files by rename. */

@@ -4,13 +4,13 @@
 // splits the work, and a sync loop pulls what the others have.
 import { networkInterfaces } from 'node:os';
 import type { Inventory, InventoryNode } from '../cluster/inventory.js';
-import { ImageStore } from './images.js';
+import { describeMissing, ImageStore } from './images.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { renderBootScript } from './bootscript.js';
 import { route } from './http/routes.js';
-import type { EventLog } from './events.js';
+import { isPeerStatus, type EventLog } from './events.js';
 import type { Logger } from '../lib/log.js';
 import { run } from '../lib/run.js';
 import { heldImages } from '../store/held.js';
@@ -89,8 +89,13 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   const replicas = replicaView(opts, inventory, membership, now);
   for (const d of (await sweepStore(opts.imagesDir)).removed) log.warn(`removed ${d}, left by an interrupted pull, build or write`);
   await replicas.refreshHeld();
+  const images = new ImageStore(opts.imagesDir);
+  // A node whose image is not here is accepted, but said so at load and at each reload (and in /status).
+  const warnMissing = async (i: Inventory) => describeMissing(await images.missing(i.nodes)).forEach((l) => log.warn(l));
+  await warnMissing(inv);
+  inventory.onChange((i) => void warnMissing(i).catch(() => undefined));
 
-  const servers = await startServers(opts, { address, inventory, replicas, log, events });
+  const servers = await startServers(opts, { address, inventory, replicas, images, log, events });
   inventory.watch();
   const beats = inv.servers.length > 1 ? startHeartbeats({ peers: replicas.peers, membership, now, afterRound: replicas.refreshHeld }) : undefined;
   const sync = opts.syncInterval ? startSyncLoop(opts, { intervalMs: opts.syncInterval * 1000, inventory, replicas, log }) : undefined;
@@ -134,6 +139,7 @@ interface Wiring {
   address: string;
   inventory: LiveInventory;
   replicas: ReplicaView;
+  images: ImageStore;
   log: Logger;
   events: EventLog;
 }
@@ -151,15 +157,20 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   const infoAsDebug = { ...w.log, info: w.log.debug };
   const inv = () => w.inventory.current;
   const onEvent = (e: Parameters<EventLog['emit']>[0]) => {
+    if (!opts.verbose && isPeerStatus(e, [...inv().servers, w.address])) return;
     if (!e.node && e.mac) e.node = inv().byMac.get(e.mac)?.name;
     if (!e.node && e.client) e.node = inv().nodes.find((n) => n.ip === e.client!.split(':')[0])?.name;
     w.events.emit(e);
   };
-  const images = new ImageStore(opts.imagesDir);
+  const images = w.images;
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent,
-    status: async () => ({ replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir) }),
+    status: async () => ({
+      replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir),
+      /** node → image, for each node whose image is not here. */
+      missing: Object.fromEntries((await images.missing(inv().nodes)).map((m) => [m.node, m.image])),
+    }),
   });
   const tftp = opts.tftp
     ? await startTftpServer({

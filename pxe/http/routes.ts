@@ -1,6 +1,6 @@
 // What an HTTP path asks for. Pure: a path in, a route out; nothing here touches files.
 import { normalizeMac } from '../../cluster/addr.js';
-import { SAFE_NAME as NAME } from '../../store/layout.js';
+import { CURRENT, MANIFEST_FILE, SAFE_NAME as NAME } from '../../store/layout.js';
 
 export type Route =
   | { kind: 'boot-script'; mac: string; format: 'ipxe' | 'grub' }
@@ -32,9 +32,25 @@ export function route(rawPath: string): Route {
   }
   if (head === 'images' && rest.length === 3 && rest.every((p) => NAME.test(p))) {
     const [image, version, file] = rest as [string, string, string];
-    if (file.endsWith('.sha256')) return { kind: 'artifact-sha256', image, version, file: file.slice(0, -'.sha256'.length) };
+    if (file.endsWith('.sha256')) {
+      const of = file.slice(0, -'.sha256'.length);
+      // The manifest holds the artifacts' hashes, not its own: never answer its .sha256 with the manifest.
+      if (of === MANIFEST_FILE) return { kind: 'not-found', reason: `${MANIFEST_FILE} has no .sha256: the manifest is the list of hashes` };
+      return { kind: 'artifact-sha256', image, version, file: of };
+    }
     return { kind: 'artifact', image, version, file };
   }
   if (head === 'ipxe' && rest.length === 1 && NAME.test(rest[0]!)) return { kind: 'ipxe-binary', file: rest[0]! };
   return { kind: 'not-found', reason: 'no such route' };
+}
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/**
+ * Cache-Control for a file: an artifact under a version path never changes (its ETag is
+ * the manifest's sha256), so it is cached for good; `current/` moves with every build
+ * and everything else may change, so they are revalidated (If-None-Match) on each use.
+ */
+export function cacheControl(r: Route, contentAddressed: boolean): string {
+  return contentAddressed && r.kind === 'artifact' && r.version !== CURRENT ? IMMUTABLE : 'no-cache';
 }

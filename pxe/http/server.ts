@@ -3,10 +3,10 @@
 // route is decided by routes.ts, files are sent by `send`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import send from 'send';
-import { route, type Route } from './routes.js';
+import { cacheControl, route, type Route } from './routes.js';
+import { IPXE_BINARIES, resolveIpxeFiles, stillRegular } from './ipxe-files.js';
 import { renderBootScript, renderErrorScript } from '../bootscript.js';
 import type { ImageStore } from '../images.js';
 import type { Inventory } from '../../cluster/inventory.js';
@@ -37,6 +37,7 @@ function clientIp(req: IncomingMessage): string {
 }
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  const ipxe = await resolveIpxeFiles(opts.ipxeDir);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const ip = clientIp(req);
@@ -70,7 +71,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }
     const file = (dir: string, name: string, etag?: string) => {
       if (etag) res.setHeader('ETag', `"${etag}"`);
-      res.setHeader('Cache-Control', etag ? 'public, max-age=31536000, immutable' : 'no-cache');
+      res.setHeader('Cache-Control', cacheControl(r, !!etag));
       const s = send(req, `/${name}`, { root: dir, etag: !etag, lastModified: !etag, dotfiles: 'deny', index: false });
       s.on('stream', (stream) => stream.on('data', (c: Buffer) => (bytes += c.length)));
       s.on('error', (err: { status?: number; message: string }) => text(err.status ?? 500, `${err.message}\n`));
@@ -92,15 +93,17 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         } catch (err) {
           return text(404, `${(err as Error).message}\n`);
         }
-        if (r.file === 'manifest.json') return file(img.dir, r.file);
+        if (r.kind === 'artifact' && r.file === 'manifest.json') return file(img.dir, r.file);
         const art = Object.values(img.manifest.artifacts).find((a) => a.file === r.file);
         if (!art) return text(404, `image ${img.name} ${img.version} has no artifact ${r.file}\n`);
         if (r.kind === 'artifact-sha256') return text(200, `${art.sha256}  ${art.file}\n`);
         return file(img.dir, r.file, art.sha256);
       }
-      case 'ipxe-binary':
-        if (!existsSync(join(opts.ipxeDir, r.file))) return text(404, `no ${r.file} in ${opts.ipxeDir} (apt-get install ipxe)\n`);
-        return file(opts.ipxeDir, r.file);
+      case 'ipxe-binary': {
+        const real = ipxe.get(r.file);
+        if (!real || !(await stillRegular(real))) return text(404, `no ${r.file}: /ipxe/ serves ${IPXE_BINARIES.join(', ')} as found in ${opts.ipxeDir} at start (apt-get install ipxe, then restart)\n`);
+        return file(dirname(real), basename(real));
+      }
       case 'not-found':
         return text(404, `${r.reason}\n`);
     }

@@ -42,16 +42,38 @@ export interface HeartbeatOptions {
   ask?: AskStatus;
   /** Run after each round (this replica re-reads what it holds). */
   afterRound?: () => Promise<void>;
+  /** During the first --dead-after, ask again this soon while a peer has never answered; default 1 s. */
+  eagerMs?: number;
 }
 
-/** A round at once (who is up, and what they hold), then one every beatIntervalMs. */
+/**
+ * A round at once (who is up, and what they hold), then one every beatIntervalMs. Boot
+ * scripts list only peers heard from, so during the first --dead-after a peer that has
+ * not answered yet (it may be starting at the same time) is asked again sooner.
+ */
 export function startHeartbeats(o: HeartbeatOptions): { stop(): void } {
+  const startedAt = o.now();
+  let eager: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const unheard = () => o.peers().some((p) => o.membership.heardFrom([p.split(':')[0]!], o.now()).length === 0);
   const round = async () => {
     await beat(o.peers(), o.membership, o.now, o.ask);
     await o.afterRound?.().catch(() => undefined);
+    if (stopped || eager || o.now() - startedAt >= o.membership.deadAfterMs || !unheard()) return;
+    eager = setTimeout(() => {
+      eager = undefined;
+      void round();
+    }, o.eagerMs ?? 1000);
+    eager.unref();
   };
   const timer = setInterval(() => void round(), beatIntervalMs(o.membership.deadAfterMs));
   timer.unref();
   void round();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+      clearTimeout(eager);
+    },
+  };
 }

@@ -4,7 +4,8 @@
 // liveness is tested with a manual clock. A peer not heard from for `deadAfterMs`
 // (or never, `deadAfterMs` after start) is dead: its share of the pool and of the
 // first answers moves to the survivors at that very millisecond, and comes back to
-// it at the first heartbeat it answers again.
+// it at the first heartbeat it answers again. Boot scripts are stricter: they list
+// only replicas heard from within `deadAfterMs`, never one not heard from yet.
 import { firstResponder, holdersOf, liveReplicas, ownerOf } from './pool.js';
 
 export interface MembershipOptions {
@@ -56,9 +57,20 @@ export class Membership {
     return firstResponder(mac, this.live(servers, now)) === this.self;
   }
 
-  /** The live replicas to list in a boot script for image `ref` ("name/version"). */
+  /**
+   * This replica, and every peer among `servers` heard from within deadAfterMs. Unlike
+   * live(), a peer never heard from is not counted: a node must not be sent to it.
+   */
+  heardFrom(servers: readonly string[], now: number): string[] {
+    return servers.filter((r) => {
+      const seen = this.lastSeen.get(r);
+      return r === this.self || (seen !== undefined && now - seen < this.deadAfterMs);
+    });
+  }
+
+  /** The replicas to list in a boot script for image `ref` ("name/version"): heard from, and holding it. */
   holdersOf(ref: string, servers: readonly string[], now: number): string[] {
-    return holdersOf(ref, this.self, this.live(servers, now), this.peerHeld);
+    return holdersOf(ref, this.self, this.heardFrom(servers, now), this.peerHeld);
   }
 
   /** Can this replica boot a node of image `image` now: it holds it, or no live peer does. */

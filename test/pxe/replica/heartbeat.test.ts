@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Membership } from '../../../pxe/replica/membership.js';
-import { beat, beatIntervalMs, type PeerAnswer } from '../../../pxe/replica/heartbeat.js';
+import { beat, beatIntervalMs, startHeartbeats, type PeerAnswer } from '../../../pxe/replica/heartbeat.js';
 
 const T0 = 1_800_000_000_000;
 
@@ -25,13 +25,29 @@ test('a round asks every peer by host:port, records each answer by address at it
   // The never-answering one counts from start; the others from their answers (T0 + 300 at the latest).
   assert.equal(m.live(all, T0 + 9000), ['10.0.0.1', '10.0.0.2', '10.0.0.4']);
   assert.equal(m.live(all, T0 + 9100 + 200), ['10.0.0.1']);
-  assert.equal(m.holdersOf('debian/v1', all, T0 + 1), all, 'a holder, and peers whose holdings are unknown, are listed');
-  assert.equal(m.holdersOf('debian/v2', all, T0 + 1), ['10.0.0.1', '10.0.0.3', '10.0.0.4'], 'a peer known not to hold it is left out');
+  assert.equal(m.holdersOf('debian/v1', all, T0 + 300), ['10.0.0.1', '10.0.0.2', '10.0.0.4'], 'a holder, and a peer whose holdings are unknown, are listed; one never heard from is not');
+  assert.equal(m.holdersOf('debian/v2', all, T0 + 300), ['10.0.0.1', '10.0.0.4'], 'a peer known not to hold it is left out');
 });
 
 test('the interval: a third of --dead-after, at most 10 s', () => {
   assert.is(beatIntervalMs(4000), 4000 / 3);
   assert.is(beatIntervalMs(90_000), 10_000);
+});
+
+test('a peer that has not answered yet (it may be starting too) is asked again soon, not only at the next interval', async () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const m = new Membership({ self: '10.0.0.1', startedAt: Date.now(), deadAfterMs: 90_000 }); // rounds every 10 s
+  let asks = 0;
+  const hb = startHeartbeats({ peers: () => ['10.0.0.2:8080'], membership: m, now: Date.now, eagerMs: 5, ask: async () => (++asks < 3 ? undefined : { images: [] }) });
+  try {
+    for (let i = 0; i < 500 && m.heardFrom(['10.0.0.2'], Date.now()).length === 0; i++) await sleep(10);
+    assert.equal(m.heardFrom(['10.0.0.1', '10.0.0.2'], Date.now()), ['10.0.0.1', '10.0.0.2'], `heard after ${asks} asks`);
+    const heardAfter = asks;
+    await sleep(100);
+    assert.is(asks, heardAfter, 'heard: back to one round per interval');
+  } finally {
+    hb.stop();
+  }
 });
 
 test.run();

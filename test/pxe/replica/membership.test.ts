@@ -6,6 +6,7 @@ import { Membership } from '../../../pxe/replica/membership.js';
 import { beat, type PeerAnswer } from '../../../pxe/replica/heartbeat.js';
 import { firstResponder, heldRefs, ownerOf } from '../../../pxe/replica/pool.js';
 import { parseIp4 } from '../../../cluster/addr.js';
+import { replicaOrder } from '../../../pxe/bootscript.js';
 
 const SELF = '10.77.0.1';
 const B = '10.77.0.2';
@@ -105,6 +106,24 @@ test('what peers hold: boot scripts list a live holder and drop it at --dead-aft
   m.heard(C, T0 + DEAD + 1);
   assert.is(m.canBoot('alma', ALL, T0 + DEAD + 1), false, 'C is back, and still holds alma by its last /status');
   assert.is(m.canBoot('rocky', ALL, T0 + 1), true, 'an image nobody holds');
+});
+
+test('boot scripts list only replicas heard from within --dead-after: self always, a peer never heard from never (even while it keeps its pool share)', () => {
+  const clock = new ManualClock(T0);
+  const m = new Membership({ self: SELF, startedAt: clock.now(), deadAfterMs: DEAD });
+  const image = 'debian/v1';
+  m.holding(heldRefs([{ name: 'debian', version: 'v1', current: true }]));
+  assert.equal(m.holdersOf(image, ALL, clock.now()), [SELF], 'at start: nobody heard from yet');
+  assert.equal(m.live(ALL, clock.now()), ALL, 'though B and C keep their pool shares until --dead-after');
+  clock.advance(5_000);
+  m.heard(B, clock.now(), heldRefs([{ name: 'debian', version: 'v1', current: true }]));
+  for (const t of [clock.now(), T0 + DEAD - 1, T0 + DEAD, clock.now() + DEAD - 1]) {
+    assert.equal(m.holdersOf(image, ALL, t), [SELF, B], `at +${t - T0} ms: B heard, C never`);
+  }
+  assert.equal(m.heardFrom(ALL, clock.now() + DEAD), [SELF], 'B silent for --dead-after: dropped');
+  // Whatever the MAC's order, a never-heard replica is not among the ones a node is sent to.
+  for (const mac of MACS.slice(0, 50)) assert.not.ok(replicaOrder(mac, m.holdersOf(image, ALL, clock.now())).includes(C), mac);
+  assert.equal(m.holdersOf(image, [B, C], clock.now()), [B], 'this replica counts only when it is among the servers');
 });
 
 test.run();
