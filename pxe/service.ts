@@ -154,10 +154,11 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
     w.events.emit(e);
   };
   const images = new ImageStore(opts.imagesDir);
+  let dhcp: DhcpServer | undefined;
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent,
-    status: async () => ({ replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir) }),
+    status: async () => ({ replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir), ...dhcpStatus(dhcp) }),
   });
   const tftp = opts.tftp
     ? await startTftpServer({
@@ -173,7 +174,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   // Several replicas: each pool address belongs to one live replica (pxe/replica/pool.ts), so no
   // two lease it; each reserved node has one first responder, and the others answer its retries.
   const shared = inv().servers.length > 1;
-  const dhcp = opts.dhcp
+  dhcp = opts.dhcp
     ? await startDhcpServer({
         inventory: inv, serverIp: w.address, httpPort: opts.httpPort, port: opts.dhcpPort, proxyDhcp: opts.proxyDhcp,
         leaseFile: opts.leaseFile, log: infoAsDebug, onEvent,
@@ -183,6 +184,11 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
       })
     : undefined;
   return { http, tftp, dhcp };
+}
+
+/** DHCP fields of /status: reserved addresses their nodes declined (another host holds them). */
+function dhcpStatus(dhcp: DhcpServer | undefined): object {
+  return dhcp ? { addressConflicts: dhcp.conflicts().map((c) => ({ ...c, at: new Date(c.at).toISOString() })) } : {};
 }
 
 /** Per-node scripts over TFTP too (boot/<mac>.ipxe), for firmware that chains by TFTP. */
