@@ -170,11 +170,14 @@ test('100,000 random and mutated packets from many ports: no crash, all counted,
     assert.ok(s.malformed > TOTAL * 0.3);
     assert.is(s.policyErrors, 0);
     assert.is(s.malformedBy.internal, undefined);
-    assert.is(s.received, s.malformed + s.replies + s.ignored + s.unsendable + s.policyErrors);
+    assert.is(s.received, s.malformed + s.replies + s.ignored + s.unsendable + s.policyErrors + s.limited.mac + s.limited.source);
     // Afterwards, a client exchange still works.
-    const r = await runDora({ server: { address: '127.0.0.1', port }, relayAddress: '127.0.0.1', relayPort, macs: [nodeMac(7), nodeMac(8)], count: 20, concurrency: 2 });
+    // Ten reserved nodes, two exchanges each (a real client does not repeat faster than the
+    // per-MAC limit); the flood spent this relay's budget for new clients, not theirs.
+    const r = await runDora({ server: { address: '127.0.0.1', port }, relayAddress: '127.0.0.1', relayPort, macs: Array.from({ length: 10 }, (_, i) => nodeMac(6 + i)), count: 20, concurrency: 2 });
     assert.is(r.exchanges, 20);
     assert.is(r.addresses.get(nodeMac(7)), '127.0.1.8');
+    assert.ok(s.limited.source > 0 && s.limited.mac > 0, JSON.stringify(s.limited));
   } finally {
     for (const s of senders) s.close();
     await srv.close();
