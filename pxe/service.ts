@@ -186,9 +186,10 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   return { http, tftp, dhcp };
 }
 
-/** DHCP fields of /status: reserved addresses their nodes declined (another host holds them). */
+/** DHCP fields of /status: reserved addresses their nodes declined (another host holds them), packets dropped by the rate limits. */
 function dhcpStatus(dhcp: DhcpServer | undefined): object {
-  return dhcp ? { addressConflicts: dhcp.conflicts().map((c) => ({ ...c, at: new Date(c.at).toISOString() })) } : {};
+  if (!dhcp) return {};
+  return { addressConflicts: dhcp.conflicts().map((c) => ({ ...c, at: new Date(c.at).toISOString() })), dhcpLimited: dhcp.stats.limited };
 }
 
 /** Per-node scripts over TFTP too (boot/<mac>.ipxe), for firmware that chains by TFTP. */

@@ -52,6 +52,7 @@ test('DECLINE of a reserved address: a conflict event and /status addressConflic
       const c = status.addressConflicts[0]!;
       assert.equal([c.node, c.mac, c.ip], ['node01', MAC, '10.77.0.11']);
       assert.ok(c.count >= 1 && !Number.isNaN(Date.parse(c.at)), JSON.stringify(c));
+      assert.equal((status as unknown as { dhcpLimited: unknown }).dhcpLimited, { mac: 0, source: 0 });
       const events = out.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
       assert.ok(events.some((e) => e.kind === 'dhcp' && e.type === 'conflict' && e.node === 'node01' && e.ip === '10.77.0.11'), out.join('\n'));
     } finally {
