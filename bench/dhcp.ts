@@ -17,7 +17,12 @@
 // tmpfs (no fsync cost, still one rewrite per change), and --leasefile-ro (no file).
 // Every row must finish with no NAKs, no give-ups and every ACK carrying the
 // client's reserved address; the bench exits 1 otherwise.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+//
+// Our server runs with its rate limits on (pxe/dhcp/limits.ts defaults), the generator
+// listed as a relay; packets the limits dropped are reported (limitedPackets). The
+// previous results file is compared against: our rate, and our ratio to dnsmasq (which
+// cancels out how busy the machine was).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createLink } from '../host/netns.js';
@@ -46,6 +51,8 @@ interface Row {
   seconds: number;
   /** Clients whose last ACK carried an address other than their reservation. */
   wrongAddresses: number;
+  /** Ours: packets dropped by the rate limits (per MAC, per source). */
+  limitedPackets?: { mac: number; source: number };
 }
 
 /** The generator runs as its own process in the load namespace (the server gets the other core). */
@@ -77,10 +84,15 @@ writeFileSync(clients, JSON.stringify(nodes.map((n) => [n.mac, n.ip])));
 const link = createLink({ serverCidr: '10.1.0.1/16', clientCidr: '10.1.0.2/16' });
 try {
   // Ours.
-  const inv = inventoryYaml('10.1.0.0/16', '10.1.0.1', '10.1.0.1', nodes);
+  const inv = inventoryYaml('10.1.0.0/16', '10.1.0.1', '10.1.0.1', nodes, undefined, ['10.1.0.2']);
   const ours = await startOurServer(link.server, work, { inventoryText: inv, serverIp: '10.1.0.1', httpPort: 8080, quiet: true });
-  rows.push(await load(link, 'diskless', clients));
+  let stderr = '';
+  ours.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const row = await load(link, 'diskless', clients);
   await stop(ours.child);
+  // tools/dhcp/serve.ts prints its counters when stopped.
+  row.limitedPackets = (JSON.parse(/^stats (.*)$/m.exec(stderr)?.[1] ?? '{}') as { limited?: Row['limitedPackets'] }).limited;
+  rows.push(row);
   // dnsmasq, same reservations, no ping, lease limit above the client count.
   const hosts = join(work, 'hosts');
   writeFileSync(hosts, nodes.map((n) => `${n.mac},${n.ip}`).join('\n') + '\n');
@@ -110,6 +122,8 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
+const resultsFile = join(projectRoot(), 'bench/results/dhcp.json');
+const previous = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { date: string; rows: Row[]; ratioOursToDnsmasq: number }) : undefined;
 const ours = rows[0]!;
 const theirs = rows.slice(1);
 const best = theirs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a), theirs[0]!);
@@ -127,13 +141,23 @@ const result = {
   ratioOursToEach: ratios,
   goal: '>= 10000 DORA/s',
   goalMet: ours.perSecond >= 10_000,
+  // Against the previous results file: above 1, faster now. The ratio of ratios to dnsmasq
+  // discounts a busier or idler machine.
+  againstPrevious: previous && {
+    date: previous.date,
+    oursPerSecond: +(ours.perSecond / Math.max(1, previous.rows[0]!.perSecond)).toFixed(2),
+    each: Object.fromEntries(rows.map((r) => [r.server, previous.rows.find((p) => p.server === r.server)]).filter(([, p]) => p).map(([k, p]) => [k, +(rows.find((r) => r.server === k)!.perSecond / Math.max(1, (p as Row).perSecond)).toFixed(2)])),
+    ratioToDnsmasq: +(+(ours.perSecond / Math.max(1, best.perSecond)).toFixed(2) / previous.ratioOursToDnsmasq).toFixed(2),
+  },
 };
 mkdirSync(join(projectRoot(), 'bench/results'), { recursive: true });
-writeFileSync(join(projectRoot(), 'bench/results/dhcp.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(resultsFile, `${JSON.stringify(result, null, 2)}\n`);
 console.log('| server | DORA/s | exchanges | failures | NAKs | wrong addresses | retransmits | seconds |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) console.log(`| ${r.server} | ${r.perSecond} | ${r.exchanges} | ${r.failures} | ${r.naks} | ${r.wrongAddresses} | ${r.retransmits} | ${r.seconds} |`);
 for (const [k, v] of Object.entries(ratios)) console.log(`ratio diskless / ${k}: ${v}`);
+console.log(`rate-limited packets (ours): ${JSON.stringify(ours.limitedPackets)}`);
+if (result.againstPrevious) console.log(`against ${result.againstPrevious.date}: ${JSON.stringify(result.againstPrevious)}`);
 if (unfair.length) {
   console.error(`not a fair run: ${unfair.map((r) => `${r.server} (${r.naks} NAKs, ${r.failures} failures, ${r.wrongAddresses} wrong addresses)`).join('; ')}`);
   process.exitCode = 1;
