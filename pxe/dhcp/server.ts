@@ -202,8 +202,10 @@ class Responder {
     const by = this.limits.admit(mac, source, known, now);
     if (!by) return false;
     this.stats.limited[by]++;
-    const key = by === 'mac' ? mac : source;
-    if (this.limitLog.allow(`${by} ${key}`, now)) this.log.warn(`dhcp: rate limit per ${by} reached by ${key}; dropping its packets for now (logged once per ${by} per ${UNKNOWN_WINDOW_MS / 60_000} min)`);
+    const who = by === 'mac' ? `client ${mac}` : source === '0.0.0.0' ? 'the unconfigured clients of this segment (source 0.0.0.0)' : `source ${source}`;
+    if (this.limitLog.allow(`${by} ${by === 'mac' ? mac : source}`, now)) {
+      this.log.warn(`dhcp: rate limit per ${by} reached by ${who}; dropping its packets for now (logged once per ${by} per ${UNKNOWN_WINDOW_MS / 60_000} min)`);
+    }
     return true;
   }
 

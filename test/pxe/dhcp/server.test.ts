@@ -98,6 +98,36 @@ test('not the first responder: quiet on a node\'s first DISCOVER, answers its re
   }
 });
 
+test('a node declining its reserved address is listed in conflicts() until it is ACKed again; limits are logged once', async () => {
+  const relayPort = await freePort();
+  const events: DhcpEvent[] = [];
+  const log = memoryLogger();
+  const inv = loopbackInventory();
+  const srv = await startDhcpServer({ inventory: () => inv, serverIp: '127.0.0.1', httpPort: 8080, address: '127.0.0.1', port: 0, relayPort, log, onEvent: (e) => events.push(e), limits: { perMac: { burst: 4, perSecond: 0.001 } } });
+  const relay = dgram.createSocket('udp4');
+  await new Promise<void>((r) => relay.bind({ address: '127.0.0.1', port: relayPort }, () => r()));
+  const until = async (n: number) => {
+    for (let i = 0; i < 200 && srv.stats.received < n; i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  try {
+    relay.send(encode(request({ type: T.DECLINE, mac: nodeMac(2), giaddr: '127.0.0.1', options: [[Opt.REQUESTED_IP, Buffer.from([127, 0, 1, 3])]] })), srv.ports[0]!, '127.0.0.1');
+    await until(1);
+    assert.equal(srv.conflicts().map((c) => [c.node, c.ip, c.count]), [['n2', '127.0.1.3', 1]]);
+    assert.ok(events.some((e) => e.type === 'conflict' && e.node === 'n2'));
+    relay.send(encode(request({ type: T.REQUEST, mac: nodeMac(2), giaddr: '127.0.0.1', options: [[Opt.REQUESTED_IP, Buffer.from([127, 0, 1, 3])]] })), srv.ports[0]!, '127.0.0.1');
+    await until(2);
+    assert.equal(srv.conflicts(), [], 'ACKed: the address is its own again');
+    // The per-MAC limit: 4 at once, the rest of ten dropped, counted, and one warning.
+    for (let i = 0; i < 8; i++) relay.send(encode(request({ type: T.DISCOVER, mac: nodeMac(2), giaddr: '127.0.0.1' })), srv.ports[0]!, '127.0.0.1');
+    await until(10);
+    assert.is(srv.stats.limited.mac, 6);
+    assert.is(log.lines.filter((l) => /rate limit per mac reached by client 02:00:00:00:00:02/.test(l)).length, 1, log.lines.join('\n'));
+  } finally {
+    relay.close();
+    await srv.close();
+  }
+});
+
 test('100,000 random and mutated packets from many ports: no crash, all counted, then a DORA still works', async () => {
   const guard = { blocked: 0 };
   const relayPort = await freePort();
