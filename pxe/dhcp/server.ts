@@ -156,10 +156,11 @@ class Responder {
     const decided = this.decide(localPort, buf, rinfo);
     if (!decided) return;
     const { msg, outcome } = decided;
-    this.say(outcome);
+    // A line kept back by a log limit keeps its boot event back too: a flood is not printed twice.
+    const said = this.say(outcome);
     this.noteConflict(outcome);
     try {
-      if (!outcome.leftToPeer) this.opts.onEvent?.(outcome.event);
+      if (!outcome.leftToPeer && said) this.opts.onEvent?.(outcome.event);
     } catch (err) {
       this.log.warn(`dhcp: event handler failed: ${(err as Error).message}`);
     }
@@ -223,13 +224,20 @@ class Responder {
     return this.retries.isRetry(clientMac(msg), msg.xid, this.now());
   }
 
-  private say(o: Outcome): void {
+  /** Log the outcome's line; false when a log limit kept it back. */
+  private say(o: Outcome): boolean {
     if (o.unlistedRelay) {
-      if (this.relayLog.allow(o.unlistedRelay, this.now())) this.log.warn(`dhcp: ${o.line} (logged once per relay per ${UNKNOWN_WINDOW_MS / 60_000} min)`);
-      return;
+      const ok = this.relayLog.allow(o.unlistedRelay, this.now());
+      if (ok) this.log.warn(`dhcp: ${o.line} (logged once per relay per ${UNKNOWN_WINDOW_MS / 60_000} min)`);
+      return ok;
     }
-    if (!o.unknownMac) return this.log[o.level](`dhcp: ${o.line}`);
-    if (this.unknownLog.allow(o.event.mac, this.now())) this.log.info(`${o.line} (logged once per MAC per ${UNKNOWN_WINDOW_MS / 60_000} min)`);
+    if (!o.unknownMac) {
+      this.log[o.level](`dhcp: ${o.line}`);
+      return true;
+    }
+    const ok = this.unknownLog.allow(o.event.mac, this.now());
+    if (ok) this.log.info(`${o.line} (logged once per MAC per ${UNKNOWN_WINDOW_MS / 60_000} min)`);
+    return ok;
   }
 
   private send(sock: dgram.Socket, msg: DhcpMessage, outcome: Outcome): void {

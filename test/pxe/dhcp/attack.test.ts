@@ -128,6 +128,7 @@ test('giaddr from a relay not in relays: is ignored (one warning); from a listed
       assert.is(srv.events.filter((l) => /"type":"(offer|ack)"/.test(l)).length, 0);
       const warnings = stderr.split('\n').filter((l) => /relayed \(giaddr 10\.77\.0\.2\) by 10\.77\.0\.2, which is not in the relays: of 10\.77\.0\.0\/24/.test(l));
       assert.is(warnings.length, 1, `one warning for the relay however many packets:\n${stderr}`);
+      assert.is(srv.events.filter((l) => l.startsWith('{')).length, 1, `one boot event for it too:\n${srv.events.join('\n')}`);
       const listed = await relayed(link, '10.77.0.3', macs);
       assert.equal(listed, { exchanges: 4, failures: 0 });
       assert.is(srv.events.filter((l) => /"type":"ack"/.test(l)).length, 4);

@@ -53,10 +53,11 @@ test('DORA over loopback: reserved and pool clients get ACKs, events and log lin
   }
 });
 
-test('unknown MACs without a pool: ignored, one log line per MAC however often they ask', async () => {
+test('unknown MACs without a pool: ignored, one log line (and boot event) per MAC however often they ask', async () => {
   const log = memoryLogger();
   const inv = loopbackInventory();
-  const srv = await startDhcpServer({ inventory: () => inv, serverIp: '127.0.0.1', httpPort: 8080, address: '127.0.0.1', port: 0, log });
+  const events: DhcpEvent[] = [];
+  const srv = await startDhcpServer({ inventory: () => inv, serverIp: '127.0.0.1', httpPort: 8080, address: '127.0.0.1', port: 0, log, onEvent: (e) => events.push(e) });
   const c = dgram.createSocket('udp4');
   try {
     for (let i = 0; i < 10; i++) c.send(encode(request({ type: T.DISCOVER, mac: `02:77:00:00:00:0${i % 2}`, giaddr: '127.0.0.1' })), srv.ports[0]!, '127.0.0.1');
@@ -65,6 +66,7 @@ test('unknown MACs without a pool: ignored, one log line per MAC however often t
     assert.is(srv.stats.received, 10);
     assert.is(srv.stats.replies, 0);
     assert.is(log.lines.filter((l) => l.includes('unknown MAC')).length, 2, log.lines.join('\n'));
+    assert.is(events.length, 2, 'boot events are kept back with the lines');
   } finally {
     c.close();
     await srv.close();
