@@ -3,7 +3,7 @@
 // unicast to it on port 67), against our server and against dnsmasq, same run.
 // Two namespaces joined by a veth: the server side (10.1.0.1/16) runs one server
 // at a time as its own process; the load side (10.1.0.2/16) runs the generator.
-// Usage: node --import tsx/esm bench/dhcp.ts [--seconds 5] [--macs 4000] [--concurrency 128]
+// Usage: node --import tsx/esm bench/dhcp.ts [--seconds 5] [--macs 4000] [--concurrency 128] [--rounds 3]
 // Writes bench/results/dhcp.json.
 //
 // Fairness. dnsmasq keeps at most --dhcp-lease-max leases (default 1000) and NAKs a
@@ -17,7 +17,12 @@
 // tmpfs (no fsync cost, still one rewrite per change), and --leasefile-ro (no file).
 // Every row must finish with no NAKs, no give-ups and every ACK carrying the
 // client's reserved address; the bench exits 1 otherwise.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+//
+// Our server runs with its rate limits on (pxe/dhcp/limits.ts defaults), the generator
+// listed as a relay; packets the limits dropped are reported (limitedPackets). The
+// previous results file is compared against: our rate, and our ratio to dnsmasq (which
+// cancels out how busy the machine was).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createLink } from '../host/netns.js';
@@ -32,6 +37,8 @@ const arg = (name: string, def: number) => {
 const seconds = arg('seconds', 5);
 const nMacs = arg('macs', 4000);
 const concurrency = arg('concurrency', 128);
+/** Rounds of ours with limits on and off, interleaved; each is reported by its median round. */
+const rounds = arg('rounds', 3);
 
 const mac = (i: number) => `02:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 const nodes = Array.from({ length: nMacs }, (_, i) => ({ name: `n${i}`, mac: mac(i), ip: `10.1.${10 + (i >> 8)}.${i & 255}` })).filter((n) => !n.ip.endsWith('.0') && !n.ip.endsWith('.255'));
@@ -46,6 +53,10 @@ interface Row {
   seconds: number;
   /** Clients whose last ACK carried an address other than their reservation. */
   wrongAddresses: number;
+  /** Ours: packets dropped by the rate limits (per MAC, per source). */
+  limitedPackets?: { mac: number; source: number };
+  /** Ours: DORA/s of every round; the row is the median one. */
+  allPerSecond?: number[];
 }
 
 /** The generator runs as its own process in the load namespace (the server gets the other core). */
@@ -77,10 +88,28 @@ writeFileSync(clients, JSON.stringify(nodes.map((n) => [n.mac, n.ip])));
 const link = createLink({ serverCidr: '10.1.0.1/16', clientCidr: '10.1.0.2/16' });
 try {
   // Ours.
-  const inv = inventoryYaml('10.1.0.0/16', '10.1.0.1', '10.1.0.1', nodes);
-  const ours = await startOurServer(link.server, work, { inventoryText: inv, serverIp: '10.1.0.1', httpPort: 8080, quiet: true });
-  rows.push(await load(link, 'diskless', clients));
-  await stop(ours.child);
+  const inv = inventoryYaml('10.1.0.0/16', '10.1.0.1', '10.1.0.1', nodes, undefined, ['10.1.0.2']);
+  // With the rate limits on (as served), and off: what the limits cost, on the same machine at the same time.
+  const oursVariants = [['diskless', undefined], ['diskless, limits off', false]] as const;
+  const runs = new Map<string, Row[]>(oursVariants.map(([label]) => [label, []]));
+  for (let i = 0; i < rounds; i++) {
+    for (const [label, limits] of oursVariants) {
+      const ours = await startOurServer(link.server, work, { inventoryText: inv, serverIp: '10.1.0.1', httpPort: 8080, quiet: true, limits });
+      let stderr = '';
+      ours.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      const row = await load(link, label, clients);
+      await stop(ours.child);
+      // tools/dhcp/serve.ts prints its counters when stopped.
+      if (limits === undefined) row.limitedPackets = (JSON.parse(/^stats (.*)$/m.exec(stderr)?.[1] ?? '{}') as { limited?: Row['limitedPackets'] }).limited;
+      runs.get(label)!.push(row);
+    }
+  }
+  for (const [label] of oursVariants) {
+    const rs = runs.get(label)!;
+    const median = [...rs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor((rs.length - 1) / 2)]!;
+    const limited = rs.reduce((n, r) => ({ mac: n.mac + (r.limitedPackets?.mac ?? 0), source: n.source + (r.limitedPackets?.source ?? 0) }), { mac: 0, source: 0 });
+    rows.push({ ...median, allPerSecond: rs.map((r) => r.perSecond), ...(label === 'diskless' ? { limitedPackets: limited } : {}) });
+  }
   // dnsmasq, same reservations, no ping, lease limit above the client count.
   const hosts = join(work, 'hosts');
   writeFileSync(hosts, nodes.map((n) => `${n.mac},${n.ip}`).join('\n') + '\n');
@@ -110,8 +139,11 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
+const resultsFile = join(projectRoot(), 'bench/results/dhcp.json');
+const previous = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { date: string; rows: Row[]; ratioOursToDnsmasq: number }) : undefined;
 const ours = rows[0]!;
-const theirs = rows.slice(1);
+const unlimited = rows[1]!;
+const theirs = rows.filter((r) => r.server.startsWith('dnsmasq'));
 const best = theirs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a), theirs[0]!);
 const ratios = Object.fromEntries(theirs.map((r) => [r.server, +(ours.perSecond / Math.max(1, r.perSecond)).toFixed(2)]));
 const unfair = rows.filter((r) => r.naks || r.failures || r.wrongAddresses);
@@ -125,15 +157,27 @@ const result = {
   // Against the fastest dnsmasq set-up; per set-up below.
   ratioOursToDnsmasq: +(ours.perSecond / Math.max(1, best.perSecond)).toFixed(2),
   ratioOursToEach: ratios,
+  /** Limits on over limits off, same run: the cost of the limits. */
+  ratioLimitsOnToOff: +(ours.perSecond / Math.max(1, unlimited.perSecond)).toFixed(2),
   goal: '>= 10000 DORA/s',
   goalMet: ours.perSecond >= 10_000,
+  // Against the previous results file: above 1, faster now. The ratio of ratios to dnsmasq
+  // discounts a busier or idler machine.
+  againstPrevious: previous && {
+    date: previous.date,
+    oursPerSecond: +(ours.perSecond / Math.max(1, previous.rows[0]!.perSecond)).toFixed(2),
+    each: Object.fromEntries(rows.map((r) => [r.server, previous.rows.find((p) => p.server === r.server)]).filter(([, p]) => p).map(([k, p]) => [k, +(rows.find((r) => r.server === k)!.perSecond / Math.max(1, (p as Row).perSecond)).toFixed(2)])),
+    ratioToDnsmasq: +(+(ours.perSecond / Math.max(1, best.perSecond)).toFixed(2) / previous.ratioOursToDnsmasq).toFixed(2),
+  },
 };
 mkdirSync(join(projectRoot(), 'bench/results'), { recursive: true });
-writeFileSync(join(projectRoot(), 'bench/results/dhcp.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(resultsFile, `${JSON.stringify(result, null, 2)}\n`);
 console.log('| server | DORA/s | exchanges | failures | NAKs | wrong addresses | retransmits | seconds |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) console.log(`| ${r.server} | ${r.perSecond} | ${r.exchanges} | ${r.failures} | ${r.naks} | ${r.wrongAddresses} | ${r.retransmits} | ${r.seconds} |`);
 for (const [k, v] of Object.entries(ratios)) console.log(`ratio diskless / ${k}: ${v}`);
+console.log(`rate-limited packets (ours): ${JSON.stringify(ours.limitedPackets)}; limits on / off: ${result.ratioLimitsOnToOff}`);
+if (result.againstPrevious) console.log(`against ${result.againstPrevious.date}: ${JSON.stringify(result.againstPrevious)}`);
 if (unfair.length) {
   console.error(`not a fair run: ${unfair.map((r) => `${r.server} (${r.naks} NAKs, ${r.failures} failures, ${r.wrongAddresses} wrong addresses)`).join('; ')}`);
   process.exitCode = 1;

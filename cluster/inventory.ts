@@ -22,6 +22,8 @@ const NetworkSchema = z.strictObject({
   pool: z.strictObject({ start: ip4, end: ip4 }).optional(),
   /** Lease time in seconds. */
   leaseTime: z.number().int().min(60).max(7 * 86400).default(3600),
+  /** DHCP relays allowed to forward for this subnet: the source address of their packets. */
+  relays: z.array(ip4).default([]),
 });
 
 export const InventorySchema = z.strictObject({
@@ -63,6 +65,8 @@ export interface Network {
   domain?: string;
   pool?: { start: number; end: number };
   leaseTime: number;
+  /** Relays whose packets (by source address) are served for this subnet. */
+  relays: string[];
 }
 
 export interface InventoryNode {
@@ -105,7 +109,15 @@ export function parseInventory(text: string, file: string): Inventory {
   const networks: Network[] = [data.network, ...data.subnets].map((n, i) => {
     const key = i === 0 ? 'network' : `subnets[${i - 1}]`;
     const subnet = parseCidr(n.subnet)!;
-    const net: Network = { subnet, subnetText: n.subnet, router: n.router, dns: n.dns, domain: n.domain, leaseTime: n.leaseTime };
+    const net: Network = { subnet, subnetText: n.subnet, router: n.router, dns: n.dns, domain: n.domain, leaseTime: n.leaseTime, relays: n.relays.map((r) => formatIp4(parseIp4(r)!)) };
+    const relayLine = (r: string) => {
+      const i = text.split('\n').findIndex((l) => /relays/.test(l) && l.includes(r));
+      return i < 0 ? lineOf(r) : i + 1;
+    };
+    for (const [k, r] of net.relays.entries()) {
+      if (net.relays.indexOf(r) !== k) problems.push(`${file}:${relayLine(r)}: ${key}.relays[${k}]: ${r} is listed twice; list each relay once`);
+      if (r === '0.0.0.0' || r === '255.255.255.255') problems.push(`${file}:${relayLine(r)}: ${key}.relays[${k}]: ${r} cannot be a relay's address; give the address its packets come from`);
+    }
     if (n.pool) {
       const start = parseIp4(n.pool.start)!;
       const end = parseIp4(n.pool.end)!;

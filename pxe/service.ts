@@ -163,6 +163,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
     w.events.emit(e);
   };
   const images = w.images;
+  let dhcp: DhcpServer | undefined;
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent,
@@ -170,6 +171,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
       replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir),
       /** node → image, for each node whose image is not here. */
       missing: Object.fromEntries((await images.missing(inv().nodes)).map((m) => [m.node, m.image])),
+      ...dhcpStatus(dhcp),
     }),
   });
   const tftp = opts.tftp
@@ -186,7 +188,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   // Several replicas: each pool address belongs to one live replica (pxe/replica/pool.ts), so no
   // two lease it; each reserved node has one first responder, and the others answer its retries.
   const shared = inv().servers.length > 1;
-  const dhcp = opts.dhcp
+  dhcp = opts.dhcp
     ? await startDhcpServer({
         inventory: inv, serverIp: w.address, httpPort: opts.httpPort, port: opts.dhcpPort, proxyDhcp: opts.proxyDhcp,
         leaseFile: opts.leaseFile, log: infoAsDebug, onEvent,
@@ -196,6 +198,12 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
       })
     : undefined;
   return { http, tftp, dhcp };
+}
+
+/** DHCP fields of /status: reserved addresses their nodes declined (another host holds them), packets dropped by the rate limits. */
+function dhcpStatus(dhcp: DhcpServer | undefined): object {
+  if (!dhcp) return {};
+  return { addressConflicts: dhcp.conflicts().map((c) => ({ ...c, at: new Date(c.at).toISOString() })), dhcpLimited: dhcp.stats.limited };
 }
 
 /** Per-node scripts over TFTP too (boot/<mac>.ipxe), for firmware that chains by TFTP. */

@@ -1,6 +1,7 @@
 // The DHCP reply policy: one request in, one reply (or none) out, decided from the
 // inventory, the lease table and the time. Pure apart from updating the lease
-// table it is given; no sockets, timers or logging (the outcome carries the line).
+// table it is given (and spending the request's new-address budget, limits.ts); no
+// sockets, timers or logging (the outcome carries the line).
 import { formatIp4, parseIp4 } from '../../cluster/addr.js';
 import { networkFor, type Inventory, type InventoryNode, type Network } from '../../cluster/inventory.js';
 import { BOOTREQUEST, HTYPE_ETHERNET, MSG_TYPE_NAMES, MsgType, Opt, PXE_PORT, ARCH_NAMES } from './constants.js';
@@ -48,9 +49,15 @@ export interface Incoming {
   localPort: number;
   /** The server has seen this DISCOVER (same MAC and xid) before: the client is retrying. */
   retransmit?: boolean;
+  /**
+   * May this request take a new pool address (for a client with no record)? Counts it
+   * if so (limits.ts, per source). Default: always.
+   */
+  newAddress?: () => boolean;
 }
 
-export type DhcpEventType = 'offer' | 'ack' | 'nak' | 'release' | 'decline' | 'inform' | 'ignored';
+/** `conflict`: a reserved address declined by its node (another host holds it); an administrator must act. */
+export type DhcpEventType = 'offer' | 'ack' | 'nak' | 'release' | 'decline' | 'conflict' | 'inform' | 'ignored';
 
 export interface DhcpEvent {
   kind: 'dhcp';
@@ -72,6 +79,8 @@ export interface Outcome {
   line: string;
   /** The client is not in the inventory and there is no pool: the server rate-limits these lines. */
   unknownMac?: boolean;
+  /** Relayed by a host not in the subnet's `relays:`: the server rate-limits these lines. */
+  unlistedRelay?: string;
   /** Left to another replica (it answers first, or holds the image): no boot event, only a debug line. */
   leftToPeer?: boolean;
 }
@@ -109,6 +118,10 @@ export function decide(req: Incoming, inv: Inventory, leases: LeaseTable, now: n
   if (msg.giaddr !== ZERO) {
     net = networkFor(inv, parseIp4(msg.giaddr)!);
     if (!net) return ignore(`relay ${msg.giaddr} is in no subnet of the inventory`);
+    // giaddr is the sender's word; only relays the inventory lists may speak for a subnet.
+    if (!net.relays.includes(req.from.address)) {
+      return ignore(`relayed (giaddr ${msg.giaddr}) by ${req.from.address}, which is not in the relays: of ${net.subnetText}; add it there to serve its clients`, { unlistedRelay: req.from.address, level: 'warn' });
+    }
   } else {
     net = networkFor(inv, parseIp4(cfg.serverIp) ?? 0) ?? inv.networks[0];
     if (!net) return ignore('the inventory has no network');
@@ -260,6 +273,9 @@ function discover(c: Ctx): Outcome {
     const p = c.net.pool!;
     return noReply(c, 'ignored', 'warn', `pool ${formatIp4(p.start)}-${formatIp4(p.end)} of ${c.net.subnetText} is exhausted, no offer`);
   }
+  if (!c.node && !c.leases.at(parseIp4(addr)!, c.now) && c.req.newAddress && !c.req.newAddress()) {
+    return noReply(c, 'ignored', 'debug', `new pool addresses from this source are rate-limited; not offering ${addr}`);
+  }
   if (!c.node) {
     const held = c.leases.ofMac(c.mac);
     const keep = held && held.ip === addr && held.state === 'bound' && held.expires > c.now + OFFER_HOLD_MS;
@@ -286,6 +302,8 @@ function request(c: Ctx): Outcome {
     state = 'SELECTING';
     addr = asked ?? ciaddr;
   } else if (asked !== undefined && !ciaddr) {
+    // RFC 2131 4.3.2: "If the DHCP server has no record of this client, then it MUST remain silent."
+    if (!c.node && !c.leases.ofMac(c.mac)) return noReply(c, 'ignored', 'debug', `INIT-REBOOT for ${asked} from a client with no lease or reservation`);
     state = 'INIT-REBOOT';
     addr = asked;
   } else if (ciaddr) {
@@ -297,6 +315,10 @@ function request(c: Ctx): Outcome {
   }
   if (ownedElsewhere(c, addr)) return noReply(c, 'ignored', 'debug', `${state}: ${addr} belongs to another replica's share of the pool`);
   if (!acceptable(c, addr)) return nak(c, `${state}: ${addr ?? 'no address'} is not ${c.node ? `${c.node.name}'s address ${c.node.ip}` : 'free for this client'}`);
+  // A client with no lease taking a free address (no offer seen) spends the source's budget.
+  if (!c.node && !c.leases.at(parseIp4(addr!)!, c.now) && c.req.newAddress && !c.req.newAddress()) {
+    return noReply(c, 'ignored', 'debug', `${state}: new pool addresses from this source are rate-limited; not binding ${addr}`);
+  }
   if (!c.node) c.leases.put({ ip: addr!, mac: c.mac, state: 'bound', expires: c.now + c.net.leaseTime * 1000 });
   const b = build(c, MsgType.ACK, addr!, networkOptions(c, true));
   return answer(c, 'ack', b, addr, destination(c.msg, MsgType.ACK, c.cfg), state);
@@ -309,12 +331,18 @@ function decline(c: Ctx): Outcome {
   const addr = getIp(c.msg.options, Opt.REQUESTED_IP);
   if (!addr) return noReply(c, 'ignored', 'debug', 'DECLINE without a requested address');
   const n = parseIp4(addr)!;
+  if (c.node && addr === c.node.ip) {
+    return noReply(c, 'conflict', 'warn', `reserved address is in use by another host; find it and take it off (the reservation stays)`, addr);
+  }
   const pool = c.net.pool;
-  if (pool && n >= pool.start && n <= pool.end) {
+  // Only the client the address was offered or bound to may decline it, so spoofed
+  // DECLINEs cannot quarantine the whole pool.
+  const held = c.leases.at(n, c.now);
+  if (pool && n >= pool.start && n <= pool.end && held?.mac === c.mac) {
     c.leases.put({ ip: addr, mac: '', state: 'declined', expires: c.now + DECLINE_QUARANTINE_MS });
     return noReply(c, 'decline', 'warn', `address is in use by another host; quarantined for ${DECLINE_QUARANTINE_MS / 1000} s`, addr);
   }
-  return noReply(c, 'decline', 'warn', 'reserved address is in use by another host; fix the network (the reservation stays)', addr);
+  return noReply(c, 'ignored', 'debug', `DECLINE of ${addr}, which is not this client's`);
 }
 
 /** RFC 2131 4.3.4: the client gives its address back. */

@@ -11,6 +11,7 @@ import { LeaseTable, loadLeases } from './leases.js';
 import { LeaseSaver } from './lease-saver.js';
 import { LogLimiter } from './log-limiter.js';
 import { RetryMemory } from './retry-memory.js';
+import { RateLimits, sourceKey, type DhcpLimits } from './limits.js';
 import { decide, type DhcpEvent, type Outcome, type PolicyConfig } from './policy.js';
 import { BROADCAST, maxReplySize } from './reply.js';
 import { openSockets } from './sockets.js';
@@ -46,6 +47,18 @@ export interface DhcpServerOptions {
   recvBufferBytes?: number;
   /** Delay before writing the lease file after a change (ms, default 250). */
   saveDelayMs?: number;
+  /** Rate limits per MAC and per source (limits.ts DEFAULT_LIMITS); `false` turns them off. */
+  limits?: Partial<DhcpLimits> | false;
+}
+
+/** A reserved address its node declined: another host holds it. Kept for /status until the node is ACKed again. */
+export interface AddressConflict {
+  node?: string;
+  mac: string;
+  ip: string;
+  /** Epoch ms of the latest DECLINE. */
+  at: number;
+  count: number;
 }
 
 export interface DhcpStats {
@@ -59,6 +72,8 @@ export interface DhcpStats {
   unsendable: number;
   sendErrors: number;
   policyErrors: number;
+  /** Packets dropped by a rate limit (limits.ts), by the limit. */
+  limited: { mac: number; source: number };
 }
 
 export interface DhcpServer {
@@ -66,6 +81,8 @@ export interface DhcpServer {
   readonly leases: LeaseTable;
   /** Bound ports: [dhcp] or [dhcp, pxe]. */
   readonly ports: number[];
+  /** Reserved addresses declined by their nodes and not since ACKed: for /status. */
+  conflicts(): AddressConflict[];
   close(): Promise<void>;
 }
 
@@ -87,6 +104,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     stats: handler.stats,
     leases,
     ports,
+    conflicts: () => [...handler.conflicts.values()],
     async close() {
       saver?.cancel();
       await Promise.all(socks.map((s) => new Promise<void>((r) => s.close(() => r()))));
@@ -97,12 +115,17 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
 
 /** One datagram in: decode, ask the policy, log and report, save leases, send the reply. */
 class Responder {
-  readonly stats: DhcpStats = { received: 0, malformed: 0, malformedBy: {}, replies: 0, ignored: 0, unsendable: 0, sendErrors: 0, policyErrors: 0 };
+  readonly stats: DhcpStats = { received: 0, malformed: 0, malformedBy: {}, replies: 0, ignored: 0, unsendable: 0, sendErrors: 0, policyErrors: 0, limited: { mac: 0, source: 0 } };
+  /** By MAC. */
+  readonly conflicts = new Map<string, AddressConflict>();
   private readonly cfg: PolicyConfig;
   private readonly now: () => number;
   /** Only a replica that may stay silent on a first DISCOVER needs to spot retries. */
   private readonly retries: RetryMemory | undefined;
   private readonly unknownLog = new LogLimiter(UNKNOWN_WINDOW_MS, UNKNOWN_LINES_PER_WINDOW);
+  private readonly relayLog = new LogLimiter(UNKNOWN_WINDOW_MS, UNKNOWN_LINES_PER_WINDOW);
+  private readonly limitLog = new LogLimiter(UNKNOWN_WINDOW_MS, UNKNOWN_LINES_PER_WINDOW);
+  private readonly limits: RateLimits | undefined;
 
   constructor(
     private readonly opts: DhcpServerOptions,
@@ -114,6 +137,7 @@ class Responder {
   ) {
     this.now = opts.now ?? Date.now;
     this.retries = opts.answersFirst ? new RetryMemory() : undefined;
+    this.limits = opts.limits === false ? undefined : new RateLimits(opts.limits);
     this.cfg = {
       serverIp: opts.serverIp,
       httpPort: opts.httpPort,
@@ -132,9 +156,11 @@ class Responder {
     const decided = this.decide(localPort, buf, rinfo);
     if (!decided) return;
     const { msg, outcome } = decided;
-    this.say(outcome);
+    // A line kept back by a log limit keeps its boot event back too: a flood is not printed twice.
+    const said = this.say(outcome);
+    this.noteConflict(outcome);
     try {
-      if (!outcome.leftToPeer) this.opts.onEvent?.(outcome.event);
+      if (!outcome.leftToPeer && said) this.opts.onEvent?.(outcome.event);
     } catch (err) {
       this.log.warn(`dhcp: event handler failed: ${(err as Error).message}`);
     }
@@ -150,8 +176,13 @@ class Responder {
     const { stats } = this;
     try {
       const msg = decode(buf);
-      const req = { msg, from: { address: rinfo.address, port: rinfo.port }, localPort, retransmit: this.isRetransmit(msg) };
-      return { msg, outcome: decide(req, this.opts.inventory(), this.leases, this.now(), this.cfg) };
+      const inv = this.opts.inventory();
+      const now = this.now();
+      const source = sourceKey(msg.giaddr, rinfo.address);
+      if (this.limited(msg, inv, source, now)) return undefined;
+      const newAddress = this.limits ? () => this.limits!.newAddress(source, now) : undefined;
+      const req = { msg, from: { address: rinfo.address, port: rinfo.port }, localPort, retransmit: this.isRetransmit(msg), newAddress };
+      return { msg, outcome: decide(req, inv, this.leases, now, this.cfg) };
     } catch (err) {
       if (err instanceof DecodeError) {
         stats.malformed++;
@@ -164,14 +195,49 @@ class Responder {
     }
   }
 
+  /** Over a rate limit: counted, logged once per source per window, dropped before the policy. */
+  private limited(msg: DhcpMessage, inv: Inventory, source: string, now: number): boolean {
+    if (!this.limits) return false;
+    const mac = clientMac(msg);
+    const known = inv.byMac.has(mac) || this.leases.ofMac(mac) !== undefined;
+    const by = this.limits.admit(mac, source, known, now);
+    if (!by) return false;
+    this.stats.limited[by]++;
+    const who = by === 'mac' ? `client ${mac}` : source === '0.0.0.0' ? 'the unconfigured clients of this segment (source 0.0.0.0)' : `source ${source}`;
+    if (this.limitLog.allow(`${by} ${by === 'mac' ? mac : source}`, now)) {
+      this.log.warn(`dhcp: rate limit per ${by} reached by ${who}; dropping its packets for now (logged once per ${by} per ${UNKNOWN_WINDOW_MS / 60_000} min)`);
+    }
+    return true;
+  }
+
+  /** A reserved address declined by its node stays listed until the node is ACKed again. */
+  private noteConflict(o: Outcome): void {
+    const e = o.event;
+    if (e.type === 'ack') this.conflicts.delete(e.mac);
+    if (e.type !== 'conflict' || !e.ip) return;
+    const prev = this.conflicts.get(e.mac);
+    this.conflicts.set(e.mac, { node: e.node, mac: e.mac, ip: e.ip, at: this.now(), count: (prev?.count ?? 0) + 1 });
+  }
+
   private isRetransmit(msg: DhcpMessage): boolean {
     if (!this.retries || getU8(msg.options, Opt.MESSAGE_TYPE) !== MsgType.DISCOVER) return false;
     return this.retries.isRetry(clientMac(msg), msg.xid, this.now());
   }
 
-  private say(o: Outcome): void {
-    if (!o.unknownMac) return this.log[o.level](`dhcp: ${o.line}`);
-    if (this.unknownLog.allow(o.event.mac, this.now())) this.log.info(`${o.line} (logged once per MAC per ${UNKNOWN_WINDOW_MS / 60_000} min)`);
+  /** Log the outcome's line; false when a log limit kept it back. */
+  private say(o: Outcome): boolean {
+    if (o.unlistedRelay) {
+      const ok = this.relayLog.allow(o.unlistedRelay, this.now());
+      if (ok) this.log.warn(`dhcp: ${o.line} (logged once per relay per ${UNKNOWN_WINDOW_MS / 60_000} min)`);
+      return ok;
+    }
+    if (!o.unknownMac) {
+      this.log[o.level](`dhcp: ${o.line}`);
+      return true;
+    }
+    const ok = this.unknownLog.allow(o.event.mac, this.now());
+    if (ok) this.log.info(`${o.line} (logged once per MAC per ${UNKNOWN_WINDOW_MS / 60_000} min)`);
+    return ok;
   }
 
   private send(sock: dgram.Socket, msg: DhcpMessage, outcome: Outcome): void {

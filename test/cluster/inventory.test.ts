@@ -76,4 +76,17 @@ test('relay subnets are networks too', () => {
   assert.is(inv.networks.length, 2);
 });
 
+test('relays: per subnet, validated with line numbers', () => {
+  const relayed = sample.replace('servers:', 'subnets:\n  - subnet: 10.78.0.0/24\n    relays: [10.77.0.254, 10.78.0.1]\nservers:');
+  const inv = parseInventory(relayed, 'c.yaml');
+  assert.equal(inv.networks[1]!.relays, ['10.77.0.254', '10.78.0.1']);
+  assert.equal(inv.networks[0]!.relays, []);
+  const p = problems(relayed.replace('[10.77.0.254, 10.78.0.1]', '[10.77.0.254, 10.77.0.254, 0.0.0.0]'));
+  const line = relayed.split('\n').findIndex((l) => l.includes('relays:')) + 1;
+  assert.ok(p.some((x) => x === `cluster.yaml:${line}: subnets[0].relays[1]: 10.77.0.254 is listed twice; list each relay once`), p.join('\n'));
+  assert.ok(p.some((x) => x.startsWith(`cluster.yaml:${line}: subnets[0].relays[2]: 0.0.0.0 cannot be a relay's address`)), p.join('\n'));
+  const q = problems(relayed.replace('10.78.0.1]', 'relay-host]'));
+  assert.ok(q.includes(`cluster.yaml:${line}: subnets[0].relays[1]: must be an IPv4 address like 10.77.0.11`), q.join('\n'));
+});
+
 test.run();

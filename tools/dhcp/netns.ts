@@ -7,13 +7,14 @@ import type { Netns } from '../../host/netns.js';
 import { lines, waitFor } from '../../host/output.js';
 import { projectRoot } from '../../lib/paths.js';
 
-export function inventoryYaml(subnet: string, router: string, server: string, nodes: Array<{ name: string; mac: string; ip: string }>, pool?: [string, string]): string {
+/** `relays`: the addresses relayed requests may come from (the inventory's relays: list). */
+export function inventoryYaml(subnet: string, router: string, server: string, nodes: Array<{ name: string; mac: string; ip: string }>, pool?: [string, string], relays?: string[]): string {
   return `cluster: t
 network:
   subnet: ${subnet}
   router: ${router}
   dns: [${router}]
-  domain: cluster.test${pool ? `\n  pool: { start: ${pool[0]}, end: ${pool[1]} }` : ''}
+  domain: cluster.test${pool ? `\n  pool: { start: ${pool[0]}, end: ${pool[1]} }` : ''}${relays?.length ? `\n  relays: [${relays.join(', ')}]` : ''}
 servers: [${server}]
 defaults: { image: debian }
 nodes:
@@ -22,14 +23,15 @@ ${nodes.map((n) => `  - { name: ${n.name}, mac: "${n.mac}", ip: ${n.ip} }`).join
 }
 
 /** Start our server in `ns`; resolves once it listens. */
-export async function startOurServer(ns: Netns, dir: string, cfg: { inventoryText: string; serverIp: string; httpPort: number; proxyDhcp?: boolean; quiet?: boolean }): Promise<{ child: ChildProcess; events: string[] }> {
+export async function startOurServer(ns: Netns, dir: string, cfg: { inventoryText: string; serverIp: string; httpPort: number; proxyDhcp?: boolean; quiet?: boolean; limits?: false }): Promise<{ child: ChildProcess; events: string[]; leaseFile: string }> {
   const invFile = join(dir, `inv-${ns.name}.yaml`);
   writeFileSync(invFile, cfg.inventoryText);
-  const arg = JSON.stringify({ inventory: invFile, serverIp: cfg.serverIp, httpPort: cfg.httpPort, leaseFile: join(dir, `leases-${ns.name}.json`), proxyDhcp: cfg.proxyDhcp, quiet: cfg.quiet });
+  const leaseFile = join(dir, `leases-${ns.name}.json`);
+  const arg = JSON.stringify({ inventory: invFile, serverIp: cfg.serverIp, httpPort: cfg.httpPort, leaseFile, proxyDhcp: cfg.proxyDhcp, quiet: cfg.quiet, limits: cfg.limits });
   const child = ns.spawn([process.execPath, '--import', 'tsx/esm', join(projectRoot(), 'tools/dhcp/serve.ts'), arg], { cwd: projectRoot() });
   const events = lines(child);
   await waitFor(child, /LISTENING/, 30_000, 'our DHCP server');
-  return { child, events };
+  return { child, events, leaseFile };
 }
 
 /** dnsmasq's command line as DHCP only (no DNS), bound to `iface`, no ping, serving reservations. */

@@ -26,6 +26,7 @@ subnets:
   - subnet: 10.88.0.0/24
     router: 10.88.0.1
     pool: { start: 10.88.0.100, end: 10.88.0.101 }
+    relays: [10.88.0.1]
 servers: [10.77.0.1]
 defaults: { image: debian }
 nodes:

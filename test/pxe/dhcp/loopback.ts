@@ -10,6 +10,7 @@ export function loopbackInventory(opts: { pool?: boolean; nodes?: number } = {})
 network:
   subnet: 127.0.0.0/8
   leaseTime: 600${opts.pool ? '\n  pool: { start: 127.0.2.1, end: 127.0.2.40 }' : ''}
+  relays: [127.0.0.1]
 servers: [127.0.0.1]
 defaults: { image: x }
 nodes:

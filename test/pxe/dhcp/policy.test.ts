@@ -18,7 +18,9 @@ const poolInv = testInventory({ pool: true });
 
 function run(spec: ReqSpec, o: { inv?: typeof inv; leases?: LeaseTable; now?: number; cfg?: PolicyConfig; from?: Incoming['from']; localPort?: number } = {}) {
   const msg = request(spec);
-  return decide({ msg, from: o.from ?? { address: '0.0.0.0', port: 68 }, localPort: o.localPort ?? 67 }, o.inv ?? inv, o.leases ?? new LeaseTable(), o.now ?? NOW, o.cfg ?? cfg);
+  // A relayed request comes from its relay (10.88.0.1 is listed in helpers.ts), port 67.
+  const from = o.from ?? (spec.giaddr ? { address: spec.giaddr, port: 67 } : { address: '0.0.0.0', port: 68 });
+  return decide({ msg, from, localPort: o.localPort ?? 67 }, o.inv ?? inv, o.leases ?? new LeaseTable(), o.now ?? NOW, o.cfg ?? cfg);
 }
 const type = (m: DhcpMessage | null) => (m ? getU8(m.options, Opt.MESSAGE_TYPE) : undefined);
 const PXE_BIOS: Array<[number, Buffer]> = [
@@ -208,6 +210,7 @@ test('RELEASE frees a pool lease; a reserved address stays reserved', () => {
 
 test('DECLINE quarantines a pool address for a while and logs a warning', () => {
   const leases = new LeaseTable();
+  assert.is(run({ type: T.DISCOVER, mac: UNKNOWN_MAC }, { inv: poolInv, leases }).reply!.yiaddr, '10.77.0.100');
   const o = run({ type: T.DECLINE, mac: UNKNOWN_MAC, options: [[Opt.SERVER_ID, ip(SERVER_IP)], [Opt.REQUESTED_IP, ip('10.77.0.100')]] }, { inv: poolInv, leases });
   assert.is(o.reply, null);
   assert.is(o.event.type, 'decline');
@@ -233,6 +236,52 @@ test('INFORM: ACK with options, no yiaddr, no lease time, unicast to ciaddr', ()
   assert.is(o.event.type, 'inform');
 });
 
+test('DECLINE of an address the client was not given: nothing quarantined (spoofed DECLINEs cannot empty the pool)', () => {
+  const leases = new LeaseTable();
+  for (let i = 0; i < 11; i++) {
+    const o = run({ type: T.DECLINE, mac: `52:54:00:99:02:${i.toString(16).padStart(2, '0')}`, options: [[Opt.REQUESTED_IP, ip(`10.77.0.${100 + i}`)]] }, { inv: poolInv, leases });
+    assert.is(o.event.type, 'ignored');
+  }
+  assert.is(leases.size, 0);
+  assert.is(run({ type: T.DISCOVER, mac: UNKNOWN_MAC }, { inv: poolInv, leases }).reply!.yiaddr, '10.77.0.100');
+});
+
+test('DECLINE of a reserved address by its node: a conflict event, a warning, the reservation stays', () => {
+  const o = run({ type: T.DECLINE, options: [[Opt.SERVER_ID, ip(SERVER_IP)], [Opt.REQUESTED_IP, ip('10.77.0.11')]] });
+  assert.is(o.reply, null);
+  assert.equal(o.event, { kind: 'dhcp', mac: NODE1_MAC, node: 'node1', type: 'conflict', ip: '10.77.0.11', detail: o.event.detail });
+  assert.is(o.level, 'warn');
+  assert.match(o.line, /node1 .*CONFLICT 10\.77\.0\.11: reserved address is in use by another host/);
+  assert.is(run({ type: T.DISCOVER }).reply!.yiaddr, '10.77.0.11');
+});
+
+test('INIT-REBOOT from a client with no record (no lease, no reservation): silent, nothing bound (RFC 2131 4.3.2)', () => {
+  const leases = new LeaseTable();
+  const o = run({ type: T.REQUEST, mac: UNKNOWN_MAC, options: [[Opt.REQUESTED_IP, ip('10.77.0.105')]] }, { inv: poolInv, leases });
+  assert.is(o.reply, null);
+  assert.is(o.event.type, 'ignored');
+  assert.is(leases.size, 0);
+  // With a record (an expired lease) the server answers: ACK if the address is still free.
+  leases.put({ ip: '10.77.0.105', mac: UNKNOWN_MAC, state: 'bound', expires: NOW - 1 });
+  assert.is(type(run({ type: T.REQUEST, mac: UNKNOWN_MAC, options: [[Opt.REQUESTED_IP, ip('10.77.0.105')]] }, { inv: poolInv, leases }).reply), T.ACK);
+});
+
+test('new pool addresses spend the request budget: none left -> no offer and no bind, but a client with a lease is served', () => {
+  const leases = new LeaseTable();
+  let budget = 1;
+  const newAddress = () => budget-- > 0;
+  const go = (spec: ReqSpec) => decide({ msg: request(spec), from: { address: '0.0.0.0', port: 68 }, localPort: 67, newAddress }, poolInv, leases, NOW, cfg);
+  assert.is(go({ type: T.DISCOVER, mac: UNKNOWN_MAC }).reply!.yiaddr, '10.77.0.100');
+  assert.is(go({ type: T.DISCOVER, mac: '52:54:00:99:00:0a' }).reply, null, 'budget spent');
+  assert.is(leases.size, 1);
+  // SELECTING straight to a free address (no DISCOVER) would bind: budget spent, so silent.
+  assert.is(go({ type: T.REQUEST, mac: '52:54:00:99:00:0b', options: [[Opt.SERVER_ID, ip(SERVER_IP)], [Opt.REQUESTED_IP, ip('10.77.0.107')]] }).reply, null);
+  // The client holding an offer completes, and reserved nodes never spend the budget.
+  assert.is(type(go({ type: T.REQUEST, mac: UNKNOWN_MAC, options: [[Opt.SERVER_ID, ip(SERVER_IP)], [Opt.REQUESTED_IP, ip('10.77.0.100')]] }).reply), T.ACK);
+  assert.is(go({ type: T.DISCOVER }).reply!.yiaddr, '10.77.0.11');
+  assert.is(leases.size, 1);
+});
+
 // ---- relays and addressing ---------------------------------------------------------------
 
 test('relay: subnet chosen by giaddr, reply to giaddr:67, option 82 echoed unchanged and last', () => {
@@ -249,6 +298,15 @@ test('relay: subnet chosen by giaddr, reply to giaddr:67, option 82 echoed uncha
   assert.is(run({ type: T.DISCOVER, mac: UNKNOWN_MAC, giaddr: '10.88.0.1' }).reply!.yiaddr, '10.88.0.100');
   // NAKs through a relay go to the relay too.
   assert.equal(run({ type: T.REQUEST, mac: NODE2_MAC, giaddr: '10.88.0.1', options: [[Opt.REQUESTED_IP, ip('10.88.0.99')]] }).to, { address: '10.88.0.1', port: 67 });
+});
+
+test('relay: giaddr from a host not in the subnet\'s relays: is ignored, flagged for a rate-limited warning', () => {
+  const o = run({ type: T.DISCOVER, mac: NODE2_MAC, giaddr: '10.88.0.1' }, { from: { address: '10.77.0.66', port: 67 } });
+  assert.is(o.reply, null);
+  assert.is(o.unlistedRelay, '10.77.0.66');
+  assert.match(o.line, /relayed \(giaddr 10\.88\.0\.1\) by 10\.77\.0\.66, which is not in the relays: of 10\.88\.0\.0\/24/);
+  // A giaddr on our own subnet with no relays listed there: ignored too.
+  assert.is(run({ type: T.DISCOVER, giaddr: '10.77.0.5' }).unlistedRelay, '10.77.0.5');
 });
 
 test('relay: a node reserved on another subnet, or a giaddr in no subnet, is ignored', () => {

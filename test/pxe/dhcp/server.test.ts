@@ -53,10 +53,11 @@ test('DORA over loopback: reserved and pool clients get ACKs, events and log lin
   }
 });
 
-test('unknown MACs without a pool: ignored, one log line per MAC however often they ask', async () => {
+test('unknown MACs without a pool: ignored, one log line (and boot event) per MAC however often they ask', async () => {
   const log = memoryLogger();
   const inv = loopbackInventory();
-  const srv = await startDhcpServer({ inventory: () => inv, serverIp: '127.0.0.1', httpPort: 8080, address: '127.0.0.1', port: 0, log });
+  const events: DhcpEvent[] = [];
+  const srv = await startDhcpServer({ inventory: () => inv, serverIp: '127.0.0.1', httpPort: 8080, address: '127.0.0.1', port: 0, log, onEvent: (e) => events.push(e) });
   const c = dgram.createSocket('udp4');
   try {
     for (let i = 0; i < 10; i++) c.send(encode(request({ type: T.DISCOVER, mac: `02:77:00:00:00:0${i % 2}`, giaddr: '127.0.0.1' })), srv.ports[0]!, '127.0.0.1');
@@ -65,6 +66,7 @@ test('unknown MACs without a pool: ignored, one log line per MAC however often t
     assert.is(srv.stats.received, 10);
     assert.is(srv.stats.replies, 0);
     assert.is(log.lines.filter((l) => l.includes('unknown MAC')).length, 2, log.lines.join('\n'));
+    assert.is(events.length, 2, 'boot events are kept back with the lines');
   } finally {
     c.close();
     await srv.close();
@@ -92,6 +94,36 @@ test('not the first responder: quiet on a node\'s first DISCOVER, answers its re
     assert.equal(replies, [1], 'the retry is answered');
     await send(2);
     assert.equal(replies, [1], 'a new exchange is a first try again');
+  } finally {
+    relay.close();
+    await srv.close();
+  }
+});
+
+test('a node declining its reserved address is listed in conflicts() until it is ACKed again; limits are logged once', async () => {
+  const relayPort = await freePort();
+  const events: DhcpEvent[] = [];
+  const log = memoryLogger();
+  const inv = loopbackInventory();
+  const srv = await startDhcpServer({ inventory: () => inv, serverIp: '127.0.0.1', httpPort: 8080, address: '127.0.0.1', port: 0, relayPort, log, onEvent: (e) => events.push(e), limits: { perMac: { burst: 4, perSecond: 0.001 } } });
+  const relay = dgram.createSocket('udp4');
+  await new Promise<void>((r) => relay.bind({ address: '127.0.0.1', port: relayPort }, () => r()));
+  const until = async (n: number) => {
+    for (let i = 0; i < 200 && srv.stats.received < n; i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  try {
+    relay.send(encode(request({ type: T.DECLINE, mac: nodeMac(2), giaddr: '127.0.0.1', options: [[Opt.REQUESTED_IP, Buffer.from([127, 0, 1, 3])]] })), srv.ports[0]!, '127.0.0.1');
+    await until(1);
+    assert.equal(srv.conflicts().map((c) => [c.node, c.ip, c.count]), [['n2', '127.0.1.3', 1]]);
+    assert.ok(events.some((e) => e.type === 'conflict' && e.node === 'n2'));
+    relay.send(encode(request({ type: T.REQUEST, mac: nodeMac(2), giaddr: '127.0.0.1', options: [[Opt.REQUESTED_IP, Buffer.from([127, 0, 1, 3])]] })), srv.ports[0]!, '127.0.0.1');
+    await until(2);
+    assert.equal(srv.conflicts(), [], 'ACKed: the address is its own again');
+    // The per-MAC limit: 4 at once, the rest of ten dropped, counted, and one warning.
+    for (let i = 0; i < 8; i++) relay.send(encode(request({ type: T.DISCOVER, mac: nodeMac(2), giaddr: '127.0.0.1' })), srv.ports[0]!, '127.0.0.1');
+    await until(10);
+    assert.is(srv.stats.limited.mac, 6);
+    assert.is(log.lines.filter((l) => /rate limit per mac reached by client 02:00:00:00:00:02/.test(l)).length, 1, log.lines.join('\n'));
   } finally {
     relay.close();
     await srv.close();
@@ -170,11 +202,14 @@ test('100,000 random and mutated packets from many ports: no crash, all counted,
     assert.ok(s.malformed > TOTAL * 0.3);
     assert.is(s.policyErrors, 0);
     assert.is(s.malformedBy.internal, undefined);
-    assert.is(s.received, s.malformed + s.replies + s.ignored + s.unsendable + s.policyErrors);
+    assert.is(s.received, s.malformed + s.replies + s.ignored + s.unsendable + s.policyErrors + s.limited.mac + s.limited.source);
     // Afterwards, a client exchange still works.
-    const r = await runDora({ server: { address: '127.0.0.1', port }, relayAddress: '127.0.0.1', relayPort, macs: [nodeMac(7), nodeMac(8)], count: 20, concurrency: 2 });
+    // Ten reserved nodes, two exchanges each (a real client does not repeat faster than the
+    // per-MAC limit); the flood spent this relay's budget for new clients, not theirs.
+    const r = await runDora({ server: { address: '127.0.0.1', port }, relayAddress: '127.0.0.1', relayPort, macs: Array.from({ length: 10 }, (_, i) => nodeMac(6 + i)), count: 20, concurrency: 2 });
     assert.is(r.exchanges, 20);
     assert.is(r.addresses.get(nodeMac(7)), '127.0.1.8');
+    assert.ok(s.limited.source > 0 && s.limited.mac > 0, JSON.stringify(s.limited));
   } finally {
     for (const s of senders) s.close();
     await srv.close();
