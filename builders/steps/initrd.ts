@@ -41,6 +41,7 @@ export const initrd: BuildStep<'kernel' | 'layers', 'modules' | 'artifacts'> = {
       extraFiles: [
         { path: 'etc/udhcpc.script', data: await readFile(join(initDir, 'udhcpc.script')), mode: 0o755 },
         { path: 'etc/disks.sh', data: await readFile(join(initDir, 'disks.sh')), mode: 0o644 },
+        { path: 'etc/root.sh', data: await readFile(join(initDir, 'root.sh')), mode: 0o644 },
         { path: INITRD_SUMS, data: Buffer.from(layerSums(facts.layers)), mode: 0o444 },
       ],
       view: { ...imageView(ctx, kver), rootFile: format.file, rootFormat: format.fsType },

@@ -71,7 +71,7 @@ test('every step runs in order and publishes a complete version', async () => {
   const sums = members.find((e) => e.name === 'etc/diskless.sha256');
   assert.is(sums?.data.toString(), `${sha(join(res.dir, 'root.squashfs'))}  root.squashfs\n`);
   assert.is(m.artifacts.root.sha256, sha(join(res.dir, 'root.squashfs')));
-  for (const n of ['init', 'etc/disks.sh', 'bin/busybox', 'dev/console', `lib/modules/${FAKE_KVER}/kernel/fs/squashfs/squashfs.ko`,
+  for (const n of ['init', 'etc/disks.sh', 'etc/root.sh', 'bin/busybox', 'dev/console', `lib/modules/${FAKE_KVER}/kernel/fs/squashfs/squashfs.ko`,
     `lib/modules/${FAKE_KVER}/kernel/net/core/failover.ko`, `lib/modules/${FAKE_KVER}/kernel/drivers/net/ethernet/intel/e1000/e1000.ko`,
     `lib/modules/${FAKE_KVER}/modules.dep`]) assert.ok(names.includes(n), `${n} in initrd`);
   assert.not.ok(names.some((n) => n.endsWith('erofs.ko')), 'erofs not asked for with a squashfs root');
