@@ -72,6 +72,8 @@ export interface Facts {
   kernel: { version: string; file: string };
   /** customize: hash of everything that decides the root image's content; equal hashes, equal images. */
   rootInputs: string;
+  /** root-image and service: file -> sha256 of each read-only layer the initrd mounts; built into the initrd. */
+  layers: Readonly<Record<string, string>>;
   /** initrd: the modules the initrd ships. */
   modules: ModulePlan;
   /** Artifact key -> file in outDir. Every step that makes artifacts returns its own; the pipeline merges them. */

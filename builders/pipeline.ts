@@ -1,5 +1,6 @@
 // build-image as a list of named steps:
-//   bootstrap -> customize -> kernel -> initrd -> root-image -> manifest -> publish
+//   bootstrap -> customize -> kernel -> root-image [-> service] -> initrd -> manifest -> publish
+// The initrd comes after the layers it mounts: their sha256 is built into it.
 // Each step returns the facts it makes (context.ts Facts); the pipeline hands them on.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,16 +48,16 @@ const publishStep: BuildStep = {
 
 /** The steps a build runs: the service layer with --service or --live, the medium with --live. */
 export function stepsFor(opts: Pick<BuildOptions, 'service'>, live?: LivePlan): AnyBuildStep[] {
-  const steps: AnyBuildStep[] = [bootstrap, customize, kernel, initrd, rootImage];
+  const steps: AnyBuildStep[] = [bootstrap, customize, kernel, rootImage];
   if (opts.service || live) steps.push(service);
-  steps.push(manifest);
+  steps.push(initrd, manifest);
   if (live) steps.push(liveStep(live));
   return [...steps, publishStep];
 }
 
-/** Run the steps in order, handing each the facts the steps before it made. */
+/** Run the steps in order, handing each the facts the steps before it made (artifacts and layers merged). */
 export function runBuildSteps(steps: AnyBuildStep[], ctx: BuildContext): Promise<StepTiming[]> {
-  let facts: Partial<Facts> = { artifacts: {} };
+  let facts: Partial<Facts> = { artifacts: {}, layers: {} };
   const timed = steps.map(
     (s): Step<BuildContext> => ({
       name: s.name,
@@ -65,7 +66,7 @@ export function runBuildSteps(steps: AnyBuildStep[], ctx: BuildContext): Promise
         const missing = s.needs.filter((k) => facts[k] === undefined);
         if (missing.length) throw new Error(`step ${s.name} needs ${missing.join(', ')}, which no step before it made`);
         const made = await s.run(c, facts as Facts, report);
-        facts = { ...facts, ...made, artifacts: { ...facts.artifacts, ...made.artifacts } };
+        facts = { ...facts, ...made, artifacts: { ...facts.artifacts, ...made.artifacts }, layers: { ...facts.layers, ...made.layers } };
       },
     }),
   );

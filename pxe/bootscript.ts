@@ -44,7 +44,7 @@ export function fetchOrder(ctx: Pick<BootContext, 'node' | 'servers'>): string[]
  * (name/version) and the replicas to fetch the root image from, in this node's order.
  * Kept short on purpose: iPXE's multiboot loader holds every URL and command line of
  * a Xen boot (hypervisor and both modules) in one 512-byte buffer. The root image's
- * sha256 is fetched beside it (<file>.sha256) instead of riding on the command line.
+ * sha256 is not on it: the initrd checks the root against the hash built into it.
  */
 export function kernelCmdline(ctx: BootContext): string {
   const { node, image } = ctx;

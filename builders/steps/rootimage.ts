@@ -11,7 +11,9 @@ import type { Manifest } from '../../store/manifest.js';
 import type { BuildContext, BuildStep } from '../context.js';
 
 /** An earlier version's root image with the same inputs and a hash that still checks out. */
-export async function findReusable(ctx: Pick<BuildContext, 'opts' | 'name' | 'format'> & { rootInputs?: string }): Promise<string | undefined> {
+export async function findReusable(
+  ctx: Pick<BuildContext, 'opts' | 'name' | 'format'> & { rootInputs?: string },
+): Promise<{ file: string; sha256: string } | undefined> {
   if (!ctx.rootInputs || ctx.opts.noCache) return undefined;
   const imageDir = imageDirOf(ctx.opts.outDir, ctx.name);
   for (const v of (await listVersions(imageDir)).reverse()) {
@@ -19,12 +21,12 @@ export async function findReusable(ctx: Pick<BuildContext, 'opts' | 'name' | 'fo
     const art = m.artifacts?.root;
     if (m.rootInputs !== ctx.rootInputs || m.rootFormat !== ctx.format || !art) continue;
     const file = join(imageDir, v, art.file);
-    if (existsSync(file) && (await sha256File(file)) === art.sha256) return file;
+    if (existsSync(file) && (await sha256File(file)) === art.sha256) return { file, sha256: art.sha256 };
   }
   return undefined;
 }
 
-export const rootImage: BuildStep<'rootInputs', 'artifacts'> = {
+export const rootImage: BuildStep<'rootInputs', 'artifacts' | 'layers'> = {
   name: 'root-image',
   describe: 'make the read-only root image',
   needs: ['rootInputs'],
@@ -33,12 +35,13 @@ export const rootImage: BuildStep<'rootInputs', 'artifacts'> = {
     const out = join(ctx.outDir, format.file);
     const reuse = await findReusable({ ...ctx, rootInputs: facts.rootInputs });
     if (reuse) {
-      await link(reuse, out).catch(() => copyFile(reuse, out));
-      report.note(`inputs unchanged: reusing ${reuse} (sha256 checked; --no-cache rebuilds it)`);
+      await link(reuse.file, out).catch(() => copyFile(reuse.file, out));
+      report.note(`inputs unchanged: reusing ${reuse.file} (sha256 checked; --no-cache rebuilds it)`);
     } else {
       await format.build(ctx.root, out, { log: ctx.log, onLine: (l) => report.detail(l), signal: ctx.signal });
     }
     report.note(await format.verify(out, { log: ctx.log }));
-    return { artifacts: { root: format.file } };
+    const sha256 = reuse?.sha256 ?? (await sha256File(out));
+    return { artifacts: { root: format.file }, layers: { [format.file]: sha256 } };
   },
 };

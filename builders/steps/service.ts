@@ -4,13 +4,14 @@
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/paths.js';
 import { ROOT_FORMATS } from '../../rootfs/formats.js';
+import { sha256File } from '../../store/hash.js';
 import { makeServiceLayer, missingNodeRuntime } from '../live/service-layer.js';
 import { imageView } from '../view.js';
 import type { BuildStep } from '../context.js';
 
 export const SERVICE_LAYER_FILE = 'service.squashfs';
 
-export const service: BuildStep<'kernel' | 'artifacts', 'artifacts'> = {
+export const service: BuildStep<'kernel' | 'artifacts', 'artifacts' | 'layers'> = {
   name: 'service',
   describe: 'make the service layer: diskless itself, to run a replica of the boot service',
   needs: ['kernel', 'artifacts'],
@@ -31,6 +32,6 @@ export const service: BuildStep<'kernel' | 'artifacts', 'artifacts'> = {
     const out = join(ctx.outDir, SERVICE_LAYER_FILE);
     await ROOT_FORMATS.squashfs.build(dir, out, { log: ctx.log, signal: ctx.signal });
     report.note(`${SERVICE_LAYER_FILE}: diskless with ${layer.packages} packages, node ${process.version}; ${await ROOT_FORMATS.squashfs.verify(out, { log: ctx.log })}`);
-    return { artifacts: { service: SERVICE_LAYER_FILE } };
+    return { artifacts: { service: SERVICE_LAYER_FILE }, layers: { [SERVICE_LAYER_FILE]: await sha256File(out) } };
   },
 };

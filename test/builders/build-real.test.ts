@@ -47,7 +47,10 @@ function checkArtifacts(dir: string, format: 'squashfs' | 'erofs'): Manifest {
   // The initrd lists /init, busybox and the module files.
   const cpio = execFileSync('zstd', ['-dc', join(dir, 'initrd.img')], { maxBuffer: 512 * 1024 * 1024 });
   const names = execFileSync('cpio', ['-t', '--quiet'], { input: cpio, maxBuffer: 64 * 1024 * 1024 }).toString().split('\n');
-  for (const n of ['init', 'bin/busybox', `lib/modules/${m.kernelVersion}/modules.dep`]) assert.ok(names.includes(n), `${n} in initrd`);
+  for (const n of ['init', 'bin/busybox', 'etc/root.sh', `lib/modules/${m.kernelVersion}/modules.dep`]) assert.ok(names.includes(n), `${n} in initrd`);
+  // The root image's sha256, built into the initrd (read back with cpio), is the manifest's.
+  const sums = execFileSync('cpio', ['-i', '--quiet', '--to-stdout', 'etc/diskless.sha256'], { input: cpio }).toString();
+  assert.is(sums, `${m.artifacts.root!.sha256}  ${m.artifacts.root!.file}\n`, 'the root hash built into the initrd');
   // Each module the template requires is shipped, or built into this kernel (Ubuntu builds in squashfs).
   for (const mod of ['squashfs', 'overlay', 'loop', 'virtio_net', 'e1000', 'af_packet', format]) {
     const shipped = names.some((n) => n.endsWith(`/${mod}.ko`));
@@ -76,9 +79,12 @@ if (reason) {
   test('build-image debian: real bootstrap, every artifact checked', () => {
     // The run's one plain debian build (test/helpers/built-image.ts), with a fresh cache.
     const text = builtDebian(out).log;
-    for (const step of ['bootstrap', 'customize', 'kernel', 'initrd', 'root-image', 'manifest', 'publish']) {
-      assert.match(text, new RegExp(`\\] ${step}: done in [\\d.]+s`), `${step} progress line`);
-    }
+    const done = ['bootstrap', 'customize', 'kernel', 'root-image', 'initrd', 'manifest', 'publish'].map((step) => {
+      const at = text.search(new RegExp(`\\] ${step}: done in [\\d.]+s`));
+      assert.ok(at >= 0, `${step} progress line`);
+      return at;
+    });
+    assert.equal(done, [...done].sort((a, b) => a - b), 'the steps in order: the initrd after the root image');
     const imageDir = join(out, DEBIAN);
     const m = checkArtifacts(join(imageDir, readlinkSync(join(imageDir, 'current'))), 'squashfs');
     assert.is(m.bootstrap.cached, false);

@@ -32,7 +32,8 @@ test('every step runs in order and publishes a complete version', async () => {
   const out = join(work, 'out1');
   const log = memoryLogger();
   const res = await buildImage(opts(out), { log, now: new Date('2026-01-02T03:04:05Z') });
-  assert.equal(res.timings.map((t) => t.name), ['bootstrap', 'customize', 'kernel', 'initrd', 'root-image', 'manifest', 'publish']);
+  // The initrd comes after the root image: the root's sha256 is built into it.
+  assert.equal(res.timings.map((t) => t.name), ['bootstrap', 'customize', 'kernel', 'root-image', 'initrd', 'manifest', 'publish']);
   assert.is(res.name, 'fake-test-amd64');
   assert.is(res.version, '20260102-030405');
   const imageDir = join(out, 'fake-test-amd64');
@@ -49,7 +50,7 @@ test('every step runs in order and publishes a complete version', async () => {
     assert.is(sha(join(res.dir, a.file)), a.sha256, `${a.file} hash`);
   }
   // Each step's progress line with its time.
-  assert.ok(log.lines.some((l) => /^\[5\/7\] root-image: done in [\d.]+s$/.test(l)), log.lines.join('\n'));
+  assert.ok(log.lines.some((l) => /^\[4\/7\] root-image: done in [\d.]+s$/.test(l)), log.lines.join('\n'));
 
   // The root: overlays rendered, machine-id empty, pruned files gone.
   const list = execFileSync('unsquashfs', ['-l', '-d', '', join(res.dir, 'root.squashfs')]).toString();
@@ -64,8 +65,13 @@ test('every step runs in order and publishes a complete version', async () => {
   assert.is(readlinkSync(join(x, 'etc/systemd/system/multi-user.target.wants/diskless-report.service')), '../diskless-report.service', 'overlay symlinks kept');
 
   // The initrd: /init and the disks.sh it sources, busybox, the module closure, and the trimmed modules.dep.
-  const names = readCpio(gunzipSync(readFileSync(join(res.dir, 'initrd.img')))).map((e) => e.name);
-  for (const n of ['init', 'etc/disks.sh', 'bin/busybox', 'dev/console', `lib/modules/${FAKE_KVER}/kernel/fs/squashfs/squashfs.ko`,
+  const members = readCpio(gunzipSync(readFileSync(join(res.dir, 'initrd.img'))));
+  const names = members.map((e) => e.name);
+  // The root's sha256, read out of the initrd, is the root image's and the manifest's.
+  const sums = members.find((e) => e.name === 'etc/diskless.sha256');
+  assert.is(sums?.data.toString(), `${sha(join(res.dir, 'root.squashfs'))}  root.squashfs\n`);
+  assert.is(m.artifacts.root.sha256, sha(join(res.dir, 'root.squashfs')));
+  for (const n of ['init', 'etc/disks.sh', 'etc/root.sh', 'bin/busybox', 'dev/console', `lib/modules/${FAKE_KVER}/kernel/fs/squashfs/squashfs.ko`,
     `lib/modules/${FAKE_KVER}/kernel/net/core/failover.ko`, `lib/modules/${FAKE_KVER}/kernel/drivers/net/ethernet/intel/e1000/e1000.ko`,
     `lib/modules/${FAKE_KVER}/modules.dep`]) assert.ok(names.includes(n), `${n} in initrd`);
   assert.not.ok(names.some((n) => n.endsWith('erofs.ko')), 'erofs not asked for with a squashfs root');
@@ -87,7 +93,9 @@ test('--format erofs makes an EROFS root and ships the erofs module', async () =
   const res = await buildImage(opts(out, { format: 'erofs' }), { log: memoryLogger() });
   assert.ok(existsSync(join(res.dir, 'root.erofs')));
   execFileSync('fsck.erofs', [join(res.dir, 'root.erofs')]);
-  const names = readCpio(gunzipSync(readFileSync(join(res.dir, 'initrd.img')))).map((e) => e.name);
+  const members = readCpio(gunzipSync(readFileSync(join(res.dir, 'initrd.img'))));
+  const names = members.map((e) => e.name);
+  assert.is(members.find((e) => e.name === 'etc/diskless.sha256')?.data.toString(), `${sha(join(res.dir, 'root.erofs'))}  root.erofs\n`, 'the erofs root\'s hash built in');
   assert.ok(names.some((n) => n.endsWith('erofs.ko')) && names.some((n) => n.endsWith('libcrc32c.ko')));
 });
 

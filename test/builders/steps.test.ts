@@ -3,7 +3,7 @@
 // facts fails naming them, before it runs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runBuildSteps } from '../../builders/pipeline.js';
+import { runBuildSteps, stepsFor } from '../../builders/pipeline.js';
 import { memoryLogger } from '../../lib/log.js';
 import type { BuildContext, BuildStep } from '../../builders/context.js';
 
@@ -52,6 +52,20 @@ test('a step before the step that makes its facts fails, naming them, and does n
     (err: Error) => assert.match(err.message, 'step early needs kernel, which no step before it made'),
   );
   assert.not.ok(ran);
+});
+
+test('the initrd is built after the layers whose sha256 it carries: root image, then the service layer', () => {
+  assert.equal(stepsFor({}).map((s) => s.name), ['bootstrap', 'customize', 'kernel', 'root-image', 'initrd', 'manifest', 'publish']);
+  assert.equal(stepsFor({ service: true }).map((s) => s.name), ['bootstrap', 'customize', 'kernel', 'root-image', 'service', 'initrd', 'manifest', 'publish']);
+});
+
+test('layers from several steps are merged like artifacts', async () => {
+  const root: BuildStep<never, 'layers'> = { name: 'root', describe: '', needs: [], run: async () => ({ layers: { 'root.squashfs': 'aa' } }) };
+  const svc: BuildStep<never, 'layers'> = { name: 'svc', describe: '', needs: [], run: async () => ({ layers: { 'service.squashfs': 'bb' } }) };
+  let got: unknown;
+  const read: BuildStep<'layers'> = { name: 'read', describe: '', needs: ['layers'], run: async (_c, f) => ((got = f.layers), {}) };
+  await runBuildSteps([root, svc, read], ctx);
+  assert.equal(got, { 'root.squashfs': 'aa', 'service.squashfs': 'bb' });
 });
 
 test.run();

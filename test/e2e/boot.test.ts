@@ -174,18 +174,16 @@ if (skip) {
     assert.is(up[2], '10.77.0.14/24');
   });
 
-  test('no master: a node boots although the replica that answered its DHCP is killed before the kernel fetch', async () => {
-    // Two replicas, each in its own namespace, on one bridge with the node's tap.
-    const ips = ['10.78.0.1', '10.78.0.2'];
+  /** Replicas in namespaces of their own on one bridge, with tap `tap` for a node; each serves a copy of the images. */
+  async function replicasOnHub(tag: string, ips: string[], inv: string, tap: string) {
     const topo = hubTopology(ips.map((ip) => `${ip}/24`));
     try {
-      topo.hub.exec(['ip', 'tuntap', 'add', 'dev', 'tapf', 'mode', 'tap']);
-      topo.hub.exec(['ip', 'link', 'set', 'tapf', 'master', 'br0']);
-      topo.hub.exec(['ip', 'link', 'set', 'tapf', 'up']);
-      startRadvd(topo.replicas[1]!, 'eth0', join(work, 'radvd-f.conf'));
-      const inv = `cluster: duo\nnetwork:\n  subnet: 10.78.0.0/24\nservers: [${ips.join(', ')}]\ndefaults: { image: debian-bookworm-amd64 }\nnodes:\n  - { name: node05, mac: "52:54:00:78:00:05", ip: 10.78.0.15 }\n`;
+      topo.hub.exec(['ip', 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+      topo.hub.exec(['ip', 'link', 'set', tap, 'master', 'br0']);
+      topo.hub.exec(['ip', 'link', 'set', tap, 'up']);
+      startRadvd(topo.replicas[1]!, 'eth0', join(work, `radvd-${tag}.conf`));
       const serves = topo.replicas.map((ns, i) => {
-        const dir = join(work, `duo${i}`);
+        const dir = join(work, `${tag}${i}`);
         mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, 'cluster.yaml'), inv);
         cpSync(join(images, 'debian-bookworm-amd64'), join(dir, 'images', 'debian-bookworm-amd64'), { recursive: true, verbatimSymlinks: true });
@@ -194,9 +192,72 @@ if (skip) {
             '--address', ips[i]!, '--sync-interval', '0', '--lease-file', join(dir, 'leases.json'), '--log-format', 'json'],
           { cwd: projectRoot() },
         );
-        return { child, out: watchOutput(child) };
+        return { ns, dir, child, out: watchOutput(child) };
       });
-      await Promise.all(serves.map((s, i) => s.out.waitFor(/serving cluster duo/, 30_000, `replica ${i}`)));
+      await Promise.all(serves.map((s, i) => s.out.waitFor(/serving cluster/, 30_000, `replica ${i}`)));
+      return { topo, serves };
+    } catch (err) {
+      await topo.destroy();
+      throw err;
+    }
+  }
+
+  test('a replica serving other root bytes (same manifest and size) is refused against the sha256 built into the initrd; the node comes up from the next', async () => {
+    const imageDir = join(images, 'debian-bookworm-amd64');
+    const version = readlinkSync(join(imageDir, 'current'));
+    const bad = readFileSync(join(imageDir, version, 'root.squashfs'));
+    bad.writeUInt8(bad.readUInt8(bad.length >> 1) ^ 0xff, bad.length >> 1);
+    // The inventory an attacker forged: kernelArgs that point the root elsewhere, with its hash.
+    const forged = `diskless.root=http://10.79.0.66/evil.squashfs diskless.sha256=${createHash('sha256').update(bad).digest('hex')}`;
+    const ips = ['10.79.0.1', '10.79.0.2'];
+    const mac = '52:54:00:79:00:06';
+    const inv = `cluster: trust\nnetwork:\n  subnet: 10.79.0.0/24\nservers: [${ips.join(', ')}]\ndefaults: { image: debian-bookworm-amd64 }\nnodes:\n  - { name: node06, mac: "${mac}", ip: 10.79.0.16, kernelArgs: "${forged}" }\n`;
+    const { topo, serves } = await replicasOnHub('trust', ips, inv, 'tapt');
+    try {
+      // The replicas the node will fetch from, in its order, once both replicas list both.
+      const script = `/boot/${mac.replace(/:/g, '-')}.ipxe`;
+      let order: string[] = [];
+      for (let i = 0; i < 60 && order.length < 2; i++) {
+        const lists = serves.map((s, j) => /diskless\.servers=(\S+)/.exec(s.ns.exec(['curl', '-sf', `http://${ips[j]}${script}`], { allowFail: true }).stdout)?.[1] ?? '');
+        if (lists[0] === lists[1]) order = lists[0]!.split(',').filter(Boolean);
+        if (order.length < 2) await new Promise((r) => setTimeout(r, 1000));
+      }
+      assert.is(order.length, 2, 'both replicas list both in the boot script');
+      const first = order[0]!.split(':')[0]!;
+      const evil = serves[ips.indexOf(first)]!;
+      const goodIp = ips[1 - ips.indexOf(first)]!;
+      const good = serves[ips.indexOf(goodIp)]!;
+      // The first replica in the node's order serves other bytes of the same size, beside the untouched manifest.
+      const evilVersion = join(evil.dir, 'images', 'debian-bookworm-amd64', version);
+      writeFileSync(join(evilVersion, 'root.squashfs.new'), bad);
+      renameSync(join(evilVersion, 'root.squashfs.new'), join(evilVersion, 'root.squashfs'));
+      assert.ok(readFileSync(join(evilVersion, 'manifest.json')).equals(readFileSync(join(imageDir, version, 'manifest.json'))), 'same manifest');
+
+      const m = watchOutput(startNode(topo.hub, { tap: 'tapt', mac, nic: 'virtio' }));
+      await m.waitFor(/diskless: ignoring diskless\.root=http:\/\/10\.79\.0\.66\/evil\.squashfs diskless\.sha256=[0-9a-f]{64}: diskless\.image=\S+ is named/, 240_000, 'the forged kernelArgs ignored');
+      const rootUrl = (ip: string) => `http://${ip}/images/debian-bookworm-amd64/${version}/root.squashfs`.replace(/\./g, '\\.');
+      await m.waitFor(new RegExp(`diskless: sha256 mismatch for ${rootUrl(first)}: refused`), 240_000, `the root from ${first} refused`);
+      await m.waitFor(new RegExp(`diskless: fetching root image from ${rootUrl(goodIp)}`), 60_000, 'the fallback to the good replica');
+      const up = await m.waitFor(NODE_UP, 240_000, 'node06 to come up from the good replica');
+      assert.is(up[1], 'node06');
+      assert.is(up[2], '10.79.0.16/24');
+      assert.is(up[6], 'squashfs,ro');
+      const rootServed = /"path":"\/images\/debian-bookworm-amd64\/[^"]+\/root\.squashfs","status":200/;
+      assert.match(evil.out.log(), rootServed, 'the node fetched the forged root');
+      assert.match(good.out.log(), rootServed, 'and then the good one');
+      for (const s of serves) assert.not.match(s.out.log(), /"path":"[^"]*\.sha256"/, 'no replica was asked for a hash');
+      console.log(`trust: the root from ${first} (other bytes, same manifest) was refused; node06 booted from the other replica`);
+    } finally {
+      await topo.destroy();
+    }
+  });
+
+  test('no master: a node boots although the replica that answered its DHCP is killed before the kernel fetch', async () => {
+    // Two replicas, each in its own namespace, on one bridge with the node's tap.
+    const ips = ['10.78.0.1', '10.78.0.2'];
+    const inv = `cluster: duo\nnetwork:\n  subnet: 10.78.0.0/24\nservers: [${ips.join(', ')}]\ndefaults: { image: debian-bookworm-amd64 }\nnodes:\n  - { name: node05, mac: "52:54:00:78:00:05", ip: 10.78.0.15 }\n`;
+    const { topo, serves } = await replicasOnHub('duo', ips, inv, 'tapf');
+    try {
       const m = watchOutput(startNode(topo.hub, { tap: 'tapf', mac: '52:54:00:78:00:05', nic: 'virtio' }));
       // Whichever replica ACKs the node and hands it its boot script is killed right after.
       const which = await Promise.race(

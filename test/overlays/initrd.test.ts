@@ -82,8 +82,13 @@ test('the rendered /init parses, sources disks.sh, and reads the VM parameters n
   const syntax = spawnSync('busybox', ['sh', '-n', file], { encoding: 'utf8' });
   assert.is(syntax.status, 0, syntax.stderr);
   assert.match(init, /^\. \/etc\/disks\.sh$/m);
+  assert.match(init, /^\. \/etc\/root\.sh$/m);
+  assert.match(init, /^parse_cmdline \$\(cat \/proc\/cmdline\)\nroot_sources root\.squashfs$/m);
+  assert.match(init, 'fetch "root image" root.squashfs "$ROOT_URLS" "$ROOT_IMAGE"');
+  assert.not.match(init, '.sha256"', 'no hash fetched from a replica');
+  const rootSh = readFileSync(join(initrdDir, 'root.sh'), 'utf8');
   for (const p of ['rootdev', 'scratch', 'ip']) {
-    assert.match(init, new RegExp(`^ +diskless\\.${p}=\\*\\) `, 'm'), `${p} parsed`);
+    assert.match(rootSh, new RegExp(`^ +diskless\\.${p}=\\*\\) `, 'm'), `${p} parsed`);
     assert.match(init, new RegExp(`^#   diskless\\.${p}=`, 'm'), `${p} documented in the header`);
   }
   // The PXE path keeps its own lines: the loop-mounted fetched image under a RAM overlay.

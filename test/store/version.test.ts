@@ -123,7 +123,7 @@ test('root-image reuse: the newest matching version by the one order (.10, not .
   const s = store([`${T}.9`, `${T}.10`]);
   try {
     const ctx = { opts: { outDir: s.root }, name: 'img', rootInputs: 'same-inputs', format: 'squashfs' } as Parameters<typeof findReusable>[0];
-    assert.is(await findReusable(ctx), join(s.dir, `${T}.10`, 'root.squashfs'));
+    assert.is((await findReusable(ctx))?.file, join(s.dir, `${T}.10`, 'root.squashfs'));
   } finally {
     rmSync(s.root, { recursive: true, force: true });
   }
