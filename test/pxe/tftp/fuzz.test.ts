@@ -91,7 +91,7 @@ test.after(async () => {
 });
 
 test(`robustness: ${PACKETS} random and mutated packets from ${SOURCES} ports; the server still serves`, async () => {
-  server = await startTftpServer({ root, address: '127.0.0.1', port: 0, timeoutMs: 50, retries: 1, maxTransfers: 64 });
+  server = await startTftpServer({ root, address: '127.0.0.1', port: 0, timeoutMs: 50, retries: 1, oackWaitMs: 2000, maxTransfers: 64 });
   const socks = await flood(server.port, PACKETS, '127.0.0.2');
   for (const s of socks) s.close();
   assert.ok(server.activeTransfers >= 0);
