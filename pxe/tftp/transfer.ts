@@ -7,6 +7,8 @@ import type { BlockBuffer } from './source.js';
 
 /** First resend of an OACK, in ms: longer than common clients wait before resending ACK 0. */
 export const OACK_RESEND_MS = 6000;
+/** The least silence before we give up on a peer: longer than common clients wait before they resend their ACK (atftp 5 s). */
+export const CLIENT_RETRY_MS = 6000;
 
 export interface Clock {
   now(): number;
@@ -224,6 +226,11 @@ export class Transfer {
       }
       // Exponential backoff between resends.
       this.rto = Math.min(this.rto * 2, this.t.maxTimeoutMs);
+      // The last wait is a silence the client's own timer outlasts. atftp (windowsize) answers a
+      // resent window whose blocks it already has with one ACK, then ignores such blocks until its
+      // 5 s timer runs out; were that ACK lost, resends every 100 ms would keep its timer from ever
+      // running out, and we would give up on a client that has every block we sent.
+      if (this.tries === this.t.retries) this.rto = Math.max(this.rto, CLIENT_RETRY_MS);
       this.resend();
     }
     this.arm();
