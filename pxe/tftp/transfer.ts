@@ -2,7 +2,6 @@
 // window of DATA, slide on ACKs, resend only when the timer runs out.
 import type { Socket, RemoteInfo } from 'node:dgram';
 import { dataHeader, decode, encode, encodeError, peekOpcode, ACK_LENGTH, ERR_UNDEFINED, ERR_UNKNOWN_TID, OP_ACK, OP_ERROR, OP_OACK, BLOCK_MODULO, type TftpOptions } from './packet.js';
-
 import type { BlockBuffer } from './source.js';
 
 /** First resend of an OACK, in ms: longer than common clients wait before resending ACK 0. */
