@@ -30,12 +30,15 @@ export class Admitter {
     return this.active;
   }
 
-  /** Take a slot for `client` (an IP address) at time `now` (ms), or say why not. */
-  admit(client: string, now: number): Admission {
+  /**
+   * Take a slot for `client` (an IP address) at time `now` (ms), or say why not. When every
+   * slot is taken, `makeRoom` may free one (synchronously, through release) and says if it did.
+   */
+  admit(client: string, now: number, makeRoom?: () => boolean): Admission {
     if (!this.takeToken(client, now)) return { ok: false, reason: 'too many requests from this address, slow down' };
-    if (this.active >= this.limits.maxTransfers) return { ok: false, reason: 'server busy, try again later' };
     const mine = this.perClient.get(client) ?? 0;
     if (mine >= this.limits.maxPerClient) return { ok: false, reason: 'too many transfers from this address' };
+    if (this.active >= this.limits.maxTransfers && !(makeRoom?.() && this.active < this.limits.maxTransfers)) return { ok: false, reason: 'server busy, try again later' };
     this.active++;
     this.perClient.set(client, mine + 1);
     return { ok: true };

@@ -7,6 +7,8 @@ export interface NegotiationLimits {
   maxWindowsize: number;
   /** Our retransmit timeout when the client does not send `timeout`. */
   defaultTimeoutMs: number;
+  /** The largest `timeout` (seconds) we use; a client asking more gets this, echoed in the OACK. */
+  maxTimeoutS: number;
 }
 
 export interface Negotiated {
@@ -21,6 +23,7 @@ export const DEFAULT_LIMITS: NegotiationLimits = {
   maxBlksize: MAX_BLKSIZE,
   maxWindowsize: 64, // blocks; larger windows only grow bursts past socket buffers
   defaultTimeoutMs: 1000, // ms
+  maxTimeoutS: 5, // seconds; RFC 2349 allows up to 255, which with backoff held a slot for hours
 };
 
 /**
@@ -37,10 +40,11 @@ export function negotiate(asked: TftpOptions, file: { size: number | undefined; 
   if (asked.blksize !== undefined) blksize = oack.blksize = Math.min(asked.blksize, limits.maxBlksize);
   // RFC 7440 §4: same rule for windowsize.
   if (asked.windowsize !== undefined) windowsize = oack.windowsize = Math.min(asked.windowsize, limits.maxWindowsize);
-  // RFC 2349 §3: timeout is accepted as given (seconds).
+  // RFC 2349 §3 wants the OACK to echo the client's timeout. We cap it instead, and the OACK
+  // says the value we use: a client that cannot accept it may end the transfer with an ERROR 8.
   if (asked.timeout !== undefined) {
-    oack.timeout = asked.timeout;
-    timeoutMs = asked.timeout * 1000;
+    oack.timeout = Math.min(asked.timeout, limits.maxTimeoutS);
+    timeoutMs = oack.timeout * 1000;
   }
   // RFC 2349 §4: in a RRQ the client sends tsize 0 and the server answers with the size;
   // with no size to give, the option is left out of the OACK.

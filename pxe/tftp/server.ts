@@ -50,6 +50,13 @@ export interface TftpServerOptions {
   retries?: number;
   maxBlksize?: number;
   maxWindowsize?: number;
+  /** The largest RFC 2349 `timeout` we use, in seconds; a client asking more is told this value in the OACK. */
+  maxTimeoutS?: number;
+  /** How long an un-ACKed OACK holds its slot, in all (ms). */
+  oackWaitMs?: number;
+  /** A transfer's whole life is capped at lifetimeFloorMs plus its size at lifetimeBytesPerSec. */
+  lifetimeFloorMs?: number;
+  lifetimeBytesPerSec?: number;
   createSocket?: () => Socket;
   clock?: Clock;
 }
@@ -58,11 +65,16 @@ export interface TftpServer {
   port: number;
   address: string;
   readonly activeTransfers: number;
+  /** Transfers ended to make room for a new request: un-ACKed ones, oldest first, when every slot was taken. */
+  readonly evictions: number;
   close(): Promise<void>;
 }
 
 const SEND_BUFFER = 4 * 1024 * 1024; // octets per transfer socket, for windows of large blocks
 const ERROR_REPLIES_PER_SEC = 2000; // cap on ERRORs the listening socket sends, so it is no flood amplifier
+const OACK_WAIT_MS = 15_000; // an OACK and its resend at 6 s, while the client resends ACK 0 or its RRQ (5 s for atftp and tftp-hpa)
+const LIFETIME_FLOOR_MS = 60_000;
+const LIFETIME_BYTES_PER_SEC = 32 * 1024; // 512-octet lock-step at a 16 ms round trip
 
 // Peers are always IP literals (from rinfo), so "resolving" one is the identity. Answering at
 // once keeps send() synchronous; the default dns.lookup defers every datagram by a tick.
@@ -133,11 +145,12 @@ class ReadServer implements TftpServer {
   readonly address: string;
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly limits: { maxBlksize: number; maxWindowsize: number; defaultTimeoutMs: number };
+  private readonly limits: { maxBlksize: number; maxWindowsize: number; defaultTimeoutMs: number; maxTimeoutS: number };
   private readonly admitter: Admitter;
   private readonly errorReplies = new ReplyBudget(ERROR_REPLIES_PER_SEC);
   private readonly transfers = new Set<Transfer>();
   private closed = false;
+  evictions = 0;
 
   constructor(
     private readonly opts: TftpServerOptions,
@@ -149,7 +162,12 @@ class ReadServer implements TftpServer {
     this.clock = opts.clock ?? realClock;
     this.log = io.log;
     const timeoutMs = opts.timeoutMs ?? DEFAULT_LIMITS.defaultTimeoutMs;
-    this.limits = { maxBlksize: opts.maxBlksize ?? MAX_BLKSIZE, maxWindowsize: opts.maxWindowsize ?? DEFAULT_LIMITS.maxWindowsize, defaultTimeoutMs: timeoutMs };
+    this.limits = {
+      maxBlksize: opts.maxBlksize ?? MAX_BLKSIZE,
+      maxWindowsize: opts.maxWindowsize ?? DEFAULT_LIMITS.maxWindowsize,
+      defaultTimeoutMs: timeoutMs,
+      maxTimeoutS: opts.maxTimeoutS ?? DEFAULT_LIMITS.maxTimeoutS,
+    };
     this.admitter = new Admitter({
       maxTransfers: opts.maxTransfers ?? 256,
       maxPerClient: opts.maxPerClient ?? 16,
@@ -177,13 +195,25 @@ class ReadServer implements TftpServer {
       if (s.malformed) this.log.debug(`tftp ${rinfo.address}:${rinfo.port}: malformed packet: ${s.message}`);
       return this.replyError(rinfo, s.code, s.message);
     }
-    const adm = this.admitter.admit(rinfo.address, this.clock.now());
+    const adm = this.admitter.admit(rinfo.address, this.clock.now(), this.evictUnconfirmed);
     if (!adm.ok) {
       this.log.debug(`tftp ${rinfo.address}:${rinfo.port} ${s.req.filename}: refused: ${adm.reason}`);
       return this.replyError(rinfo, ERR_UNDEFINED, adm.reason);
     }
     this.startTransfer(s.req, rinfo).catch((err: Error) => this.log.warn(`tftp: transfer setup: ${err.message}`));
   }
+
+  // Requests that were never acknowledged (forged, or from a client that went away) must not
+  // lock real clients out: when every slot is taken, the oldest of them gives its slot up.
+  private readonly evictUnconfirmed = (): boolean => {
+    for (const t of this.transfers) {
+      if (t.confirmed) continue;
+      this.evictions++;
+      t.abort('server busy: a new request took the slot of this unacknowledged transfer', true);
+      return true;
+    }
+    return false;
+  };
 
   private replyError(rinfo: RemoteInfo, code: number, message: string): void {
     if (!this.errorReplies.take(this.clock.now())) return;
@@ -220,9 +250,11 @@ class ReadServer implements TftpServer {
       end({ status: 'error', bytes: 0, error: message });
     };
     let src: ChunkSource;
+    let size: number | undefined;
     try {
       file = cleanName(req.filename);
       const opened = await openSource(this.opts.generate, this.io.realRoot, file, rinfo);
+      size = opened.size;
       // Netascii changes the length, so a size known for the file is not the size sent.
       settings = negotiate(req.options, { size: req.mode === 'netascii' ? undefined : opened.size, mode: req.mode }, this.limits);
       src = opened.make(settings.blksize);
@@ -240,7 +272,7 @@ class ReadServer implements TftpServer {
       fail(ERR_UNDEFINED, `no transfer socket: ${(err as Error).message}`);
       return;
     }
-    this.run(sock, rinfo, src, settings, end);
+    this.run(sock, rinfo, src, settings, size, end);
   }
 
   private async transferSocket(): Promise<Socket> {
@@ -255,7 +287,7 @@ class ReadServer implements TftpServer {
     return sock;
   }
 
-  private run(socket: Socket, rinfo: RemoteInfo, src: ChunkSource, settings: Negotiated, end: (r: TransferResult) => void): void {
+  private run(socket: Socket, rinfo: RemoteInfo, src: ChunkSource, settings: Negotiated, size: number | undefined, end: (r: TransferResult) => void): void {
     const transfer: Transfer = new Transfer({
       socket,
       peer: { address: rinfo.address, port: rinfo.port },
@@ -265,6 +297,8 @@ class ReadServer implements TftpServer {
       timeoutMs: settings.timeoutMs,
       maxTimeoutMs: settings.timeoutMs * 8,
       retries: this.opts.retries ?? 5,
+      oackWaitMs: this.opts.oackWaitMs ?? OACK_WAIT_MS,
+      lifetime: { floorMs: this.opts.lifetimeFloorMs ?? LIFETIME_FLOOR_MS, bytesPerSec: this.opts.lifetimeBytesPerSec ?? LIFETIME_BYTES_PER_SEC, size },
       clock: this.clock,
       onEnd: (r: TransferResult) => {
         this.transfers.delete(transfer);

@@ -2,10 +2,12 @@
 // window of DATA, slide on ACKs, resend only when the timer runs out.
 import type { Socket, RemoteInfo } from 'node:dgram';
 import { dataHeader, decode, encode, encodeError, peekOpcode, ACK_LENGTH, ERR_UNDEFINED, ERR_UNKNOWN_TID, OP_ACK, OP_ERROR, OP_OACK, BLOCK_MODULO, type TftpOptions } from './packet.js';
+import type { BlockBuffer } from './source.js';
 
 /** First resend of an OACK, in ms: longer than common clients wait before resending ACK 0. */
 export const OACK_RESEND_MS = 6000;
-import type { BlockBuffer } from './source.js';
+/** The least silence before we give up on a peer: longer than common clients wait before they resend their ACK (atftp 5 s). */
+export const CLIENT_RETRY_MS = 6000;
 
 export interface Clock {
   now(): number;
@@ -34,6 +36,10 @@ export interface TransferInit {
   timeoutMs: number;
   maxTimeoutMs: number;
   retries: number;
+  /** How long an OACK may wait for its ACK 0, in all, before the slot is given up. */
+  oackWaitMs: number;
+  /** A transfer may live `floorMs` plus its size at `bytesPerSec`; `size` is the file's, when known before the end. */
+  lifetime: { floorMs: number; bytesPerSec: number; size?: number | undefined };
   clock: Clock;
   onEnd(result: TransferResult): void;
 }
@@ -46,6 +52,8 @@ export class Transfer {
   private rto: number;
   private deadline = 0;
   private timer: unknown;
+  private lifeTimer: unknown;
+  private startedAt = 0;
   private waiting = false;
 
   constructor(private readonly t: TransferInit) {
@@ -54,11 +62,18 @@ export class Transfer {
     t.socket.on('error', (err) => this.finish('error', `socket: ${err.message}`));
   }
 
+  /** True once the peer has acknowledged anything: a live client at that address, not a stray or forged request. */
+  get confirmed(): boolean {
+    return this.phase === 'data' && (this.t.oack !== undefined || this.acked > 0);
+  }
+
   start(): void {
+    this.startedAt = this.t.clock.now();
+    this.lifeTimer = this.t.clock.setTimeout(this.onLifetime, this.allowedMs());
     // A repeated OACK makes strict clients abort ("unexpected OACK", atftp) when only their
     // ACK 0 was lost, so the first OACK resend waits until the client has resent ACK 0 itself
     // (atftp after 5 s); a client that lost the OACK resends its RRQ meanwhile.
-    if (this.t.oack) this.rto = Math.max(this.rto, OACK_RESEND_MS);
+    if (this.t.oack) this.rto = Math.min(OACK_RESEND_MS, this.t.oackWaitMs);
     this.arm();
     if (this.t.oack) {
       // RFC 2347 §3: the OACK is acknowledged with ACK 0 before DATA 1.
@@ -67,9 +82,29 @@ export class Transfer {
     } else this.pump();
   }
 
-  abort(reason: string): void {
+  /** End the transfer; with `tell`, the peer gets an ERROR saying why. */
+  abort(reason: string, tell = false): void {
+    if (tell && this.phase !== 'ended') this.send(encodeError(ERR_UNDEFINED, reason));
     this.finish('error', reason);
   }
+
+  private allowedMs(): number {
+    const { floorMs, bytesPerSec } = this.t.lifetime;
+    const bytes = Math.max(this.t.lifetime.size ?? 0, this.t.blocks.bytesTotal ?? 0, this.acked * this.t.blocks.blksize);
+    return floorMs + (bytes / bytesPerSec) * 1000;
+  }
+
+  // The cap on a transfer's whole life, however it trickles: a client that ACKs just often enough
+  // to dodge the retry limit still gives its slot back.
+  private readonly onLifetime = (): void => {
+    if (this.phase === 'ended') return;
+    const left = this.startedAt + this.allowedMs() - this.t.clock.now();
+    if (left > 0) {
+      this.lifeTimer = this.t.clock.setTimeout(this.onLifetime, left); // a stream's size became known, or it grew
+      return;
+    }
+    this.abort(`transfer took longer than its limit of ${Math.round(this.allowedMs() / 1000)} s`, true);
+  };
 
   // No send callback: an asynchronous send error reaches the socket's 'error' listener instead.
   private send(pkt: Buffer | Buffer[], port = this.t.peer.port, address = this.t.peer.address): void {
@@ -179,7 +214,8 @@ export class Transfer {
       this.timer = this.t.clock.setTimeout(this.onTimer, this.deadline - now);
       return;
     }
-    const idle = this.phase === 'data' && this.sent === this.acked; // waiting on our own source, nothing in flight
+    if (this.phase === 'oack') return this.oackTimer(now);
+    const idle = this.sent === this.acked; // waiting on our own source, nothing in flight
     if (!idle) {
       if (++this.tries > this.t.retries) {
         // RFC 1350 §6: the final ACK may be lost for good; the client then has the whole file.
@@ -189,16 +225,26 @@ export class Transfer {
       }
       // Exponential backoff between resends.
       this.rto = Math.min(this.rto * 2, this.t.maxTimeoutMs);
+      // The last wait is a silence the client's own timer outlasts. atftp (windowsize) answers a
+      // resent window whose blocks it already has with one ACK, then ignores such blocks until its
+      // 5 s timer runs out; were that ACK lost, resends every 100 ms would keep its timer from ever
+      // running out, and we would give up on a client that has every block we sent.
+      if (this.tries === this.t.retries) this.rto = Math.max(this.rto, CLIENT_RETRY_MS);
       this.resend();
     }
     this.arm();
   };
 
+  /** Un-ACKed OACK: resent every OACK_RESEND_MS, and the slot is given up after oackWaitMs in all. */
+  private oackTimer(now: number): void {
+    const left = this.startedAt + this.t.oackWaitMs - now;
+    if (left <= 0) return this.finish('error', `no ACK 0 for the OACK within ${this.t.oackWaitMs / 1000} s`);
+    this.send(encode({ op: OP_OACK, options: this.t.oack! }));
+    this.rto = Math.min(OACK_RESEND_MS, left);
+    this.arm();
+  }
+
   private resend(): void {
-    if (this.phase === 'oack' && this.t.oack) {
-      this.send(encode({ op: OP_OACK, options: this.t.oack }));
-      return;
-    }
     for (let n = this.acked + 1; n <= this.sent; n++) {
       const data = this.t.blocks.block(n);
       if (data) this.sendData(n, data);
@@ -209,6 +255,7 @@ export class Transfer {
     if (this.phase === 'ended') return;
     this.phase = 'ended';
     if (this.timer !== undefined) this.t.clock.clearTimeout(this.timer);
+    if (this.lifeTimer !== undefined) this.t.clock.clearTimeout(this.lifeTimer);
     const blocks = this.t.blocks;
     const bytes = status === 'done' ? (blocks.bytesTotal ?? 0) : Math.min(this.acked * blocks.blksize, blocks.bytesTotal ?? Infinity);
     // Let queued sends (an ERROR, the last window) leave before the socket goes.

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTftpServer, type TftpServer } from '../../../pxe/tftp/server.js';
 import { tftpGet } from '../../../tools/tftp/client.js';
-import { OACK_RESEND_MS } from '../../../pxe/tftp/transfer.js';
+import { CLIENT_RETRY_MS } from '../../../pxe/tftp/transfer.js';
 import { encode, ERR_UNKNOWN_TID, OP_ACK, OP_DATA, OP_ERROR, OP_OACK, OP_RRQ, OP_WRQ } from '../../../pxe/tftp/packet.js';
 import { run } from '../../../lib/run.js';
 import { RawPeer } from './helpers.js';
@@ -91,7 +91,7 @@ test.after(async () => {
 });
 
 test(`robustness: ${PACKETS} random and mutated packets from ${SOURCES} ports; the server still serves`, async () => {
-  server = await startTftpServer({ root, address: '127.0.0.1', port: 0, timeoutMs: 50, retries: 1, maxTransfers: 64 });
+  server = await startTftpServer({ root, address: '127.0.0.1', port: 0, timeoutMs: 50, retries: 1, oackWaitMs: 2000, maxTransfers: 64 });
   const socks = await flood(server.port, PACKETS, '127.0.0.2');
   for (const s of socks) s.close();
   assert.ok(server.activeTransfers >= 0);
@@ -103,9 +103,9 @@ test(`robustness: ${PACKETS} random and mutated packets from ${SOURCES} ports; t
   const out = join(work, 'out.bin');
   await run(['busybox', 'tftp', '-g', '-b', '512', '-r', 'boot.bin', '-l', out, '127.0.0.1', String(server.port)], { timeoutMs: 60_000 });
   assert.is(createHash('sha256').update(readFileSync(out)).digest('hex'), createHash('sha256').update(payload).digest('hex'));
-  // Every transfer the flood started ends by itself: short timeouts here, but a transfer
-  // waiting for ACK 0 holds its first OACK resend for OACK_RESEND_MS.
-  const deadline = Date.now() + OACK_RESEND_MS + 3000;
+  // Every transfer the flood started ends by itself: short timeouts here, but the last wait
+  // before giving up is CLIENT_RETRY_MS of silence (an un-ACKed OACK: oackWaitMs, 2 s).
+  const deadline = Date.now() + CLIENT_RETRY_MS + 3000;
   while (server.activeTransfers > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
   assert.is(server.activeTransfers, 0);
 });

@@ -32,8 +32,8 @@ test.before(async () => {
   link = createLink({ serverCidr: '10.77.1.1/24', clientCidr: '10.77.1.2/24' });
   addLoss(link.server, link.serverIf, LOSS);
   addLoss(link.client, link.clientIf, LOSS);
-  // Short timeouts keep the test fast, but the server must keep resending for longer than a client waits
-  // before its own retry (atftp: 5 s), as the defaults (1 s, doubling) do: 100 ms doubling to 800 ms, 12 tries = 7.9 s.
+  // Short timeouts keep the test fast (100 ms doubling to 800 ms, 12 tries); the server's last wait before it
+  // gives up is a 6 s silence whatever these are, so atftp's own 5 s timer fires first (see window-loss.test.ts).
   server = await startInNetns(link.server, { root, address: link.serverIp, port: 69, timeoutMs: 100, retries: 12 });
 });
 

@@ -145,7 +145,7 @@ test('random bytes never throw anything but TftpDecodeError', () => {
 });
 
 test('negotiate: echoes accepted options clamped to our limits, drops tsize without a size', () => {
-  const limits = { maxBlksize: 1468, maxWindowsize: 16, defaultTimeoutMs: 1000 };
+  const limits = { maxBlksize: 1468, maxWindowsize: 16, defaultTimeoutMs: 1000, maxTimeoutS: 5 };
   const a = negotiate({ blksize: 65464, windowsize: 64, tsize: 0, timeout: 2, other: { foo: 'bar' } }, { size: 1234, mode: 'octet' }, limits);
   assert.equal(a.oack, { blksize: 1468, windowsize: 16, tsize: 1234, timeout: 2 });
   assert.is(a.blksize, 1468);
@@ -156,6 +156,17 @@ test('negotiate: echoes accepted options clamped to our limits, drops tsize with
   assert.is(b.blksize, 512);
   const c = negotiate({ other: { unknown: '1' } }, { size: 5, mode: 'octet' }, limits);
   assert.is(c.oack, undefined);
+});
+
+test('negotiate: a timeout above our cap is used capped, and the OACK says the value we use', () => {
+  const limits = { maxBlksize: 1468, maxWindowsize: 16, defaultTimeoutMs: 1000, maxTimeoutS: 5 };
+  const hostile = negotiate({ timeout: 255 }, { size: 29, mode: 'octet' }, limits);
+  assert.equal(hostile.oack, { timeout: 5 });
+  assert.is(hostile.timeoutMs, 5000);
+  const atCap = negotiate({ timeout: 5 }, { size: 29, mode: 'octet' }, limits);
+  assert.equal([atCap.oack, atCap.timeoutMs], [{ timeout: 5 }, 5000]);
+  const low = negotiate({ timeout: 1 }, { size: 29, mode: 'octet' }, limits);
+  assert.equal([low.oack, low.timeoutMs], [{ timeout: 1 }, 1000], 'below the cap: as asked');
 });
 
 test('netascii: LF -> CR LF, CR -> CR NUL', () => {
