@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import send from 'send';
 import { route, type Route } from './routes.js';
+import { applyLimits, httpLimits, serverOptions, type HttpLimits } from './limits.js';
 import { renderBootScript, renderErrorScript } from '../bootscript.js';
 import type { ImageStore } from '../images.js';
 import type { Inventory } from '../../cluster/inventory.js';
@@ -24,11 +25,15 @@ export interface HttpServerOptions {
   onEvent?: (e: BootEvent) => void;
   /** Extra fields for /status. */
   status?: () => object | Promise<object>;
+  /** Connection caps and timeouts; DEFAULT_HTTP_LIMITS for what is not given. */
+  limits?: Partial<HttpLimits>;
 }
 
 export interface HttpServer {
   server: Server;
   port: number;
+  /** Connections open now, and those refused by the per-client cap since start. */
+  connections(): { open: number; refused: number };
   close(): Promise<void>;
 }
 
@@ -37,6 +42,7 @@ function clientIp(req: IncomingMessage): string {
 }
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  const limits = httpLimits(opts.limits);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const ip = clientIp(req);
@@ -132,13 +138,13 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer(serverOptions(limits), (req, res) => {
     handle(req, res).catch((err: Error) => {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
       res.end(`internal error: ${err.message}\n`);
     });
   });
-  server.keepAliveTimeout = 30_000;
+  const counts = applyLimits(server, limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 80, opts.address ?? '0.0.0.0', () => resolve());
@@ -146,6 +152,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   return {
     server,
     port: (server.address() as AddressInfo).port,
+    connections: () => ({ open: counts.open(), refused: counts.refused() }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
