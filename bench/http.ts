@@ -1,7 +1,7 @@
 // HTTP throughput for large artifacts, what a boot storm spends its time on: the same
 // files fetched by N concurrent clients from our server (default limits on), busybox
 // httpd and nginx, across a veth pair between two namespaces, in one run.
-//   node --import tsx/esm bench/http.ts [--root-mb=160] [--kernel-mb=8] [--clients=1,10,50] [--runs=3] [--no-pin] [--no-save]
+//   node --import tsx/esm bench/http.ts [--root-mb=160] [--kernel-mb=8] [--files=root,kernel] [--clients=1,10,50] [--runs=3] [--no-pin] [--no-save]
 // Every client has its own source address (as the nodes of a storm do), so the
 // per-client connection cap is on as in service. The kernel-sized file is fetched
 // `--kernel-repeat` times in turn by each client, so connection set-up counts too.
@@ -27,6 +27,8 @@ const FILES = {
   root: { file: 'root.squashfs', bytes: Math.round(Number(flag('root-mb') ?? 160) * MiB), repeat: 1 },
   kernel: { file: 'vmlinuz', bytes: Math.round(Number(flag('kernel-mb') ?? 8) * MiB), repeat: Number(flag('kernel-repeat') ?? 5) },
 };
+const only = flag('files')?.split(',');
+for (const k of Object.keys(FILES)) if (only && !only.includes(k)) delete FILES[k as keyof typeof FILES];
 const CLIENTS = (flag('clients') ?? '1,10,50').split(',').map(Number);
 const RUNS = Number(flag('runs') ?? 3);
 const save = !args.includes('--no-save');

@@ -1,12 +1,12 @@
 // The HTTP side of the boot service: per-node boot scripts, image artifacts (with
 // Range requests and the manifest's sha256 as ETag) and iPXE binaries. Thin: the
-// route is decided by routes.ts, files are sent by `send`.
+// route is decided by routes.ts, files are sent by send-file.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import send from 'send';
 import { route, type Route } from './routes.js';
+import { sendFile } from './send-file.js';
 import { applyLimits, httpLimits, serverOptions, type HttpLimits } from './limits.js';
 import { renderBootScript, renderErrorScript } from '../bootscript.js';
 import type { ImageStore } from '../images.js';
@@ -77,10 +77,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     const file = (dir: string, name: string, etag?: string) => {
       if (etag) res.setHeader('ETag', `"${etag}"`);
       res.setHeader('Cache-Control', etag ? 'public, max-age=31536000, immutable' : 'no-cache');
-      const s = send(req, `/${name}`, { root: dir, etag: !etag, lastModified: !etag, dotfiles: 'deny', index: false });
-      s.on('stream', (stream) => stream.on('data', (c: Buffer) => (bytes += c.length)));
-      s.on('error', (err: { status?: number; message: string }) => text(err.status ?? 500, `${err.message}\n`));
-      s.pipe(res);
+      sendFile(req, res, dir, name, { validators: !etag, onBytes: (n) => (bytes += n), onError: (status, message) => text(status, `${message}\n`) });
     };
     switch (r.kind) {
       case 'status':
