@@ -6,6 +6,7 @@ import { networkInterfaces } from 'node:os';
 import type { Inventory, InventoryNode } from '../cluster/inventory.js';
 import { ImageStore } from './images.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
+import type { HttpLimits } from './http/limits.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { renderBootScript } from './bootscript.js';
@@ -41,6 +42,8 @@ export interface ServiceOptions {
   deadAfter?: number;
   /** The clock replica liveness is judged by (epoch ms); default Date.now. */
   now?: () => number;
+  /** HTTP connection caps and timeouts; DEFAULT_HTTP_LIMITS for what is not given. */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 export interface Service {
@@ -156,7 +159,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   const images = new ImageStore(opts.imagesDir);
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
-    address: '0.0.0.0', port: opts.httpPort, onEvent,
+    address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits,
     status: async () => ({ replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir) }),
   });
   const tftp = opts.tftp
