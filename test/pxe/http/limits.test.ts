@@ -143,6 +143,19 @@ test('a client that stops reading a large artifact is dropped after the idle tim
   }
 });
 
+test('a download that lasts longer than the request and headers timeouts is not cut', async () => {
+  needTool('curl', 'curl');
+  const srv = await serve({ headersTimeoutMs: 200, requestTimeoutMs: 200 });
+  try {
+    // 8 MiB at 4 MB/s: about two seconds, ten times the timeouts.
+    const r = await curl(['--limit-rate', '4M', '-r', '0-8388607', `http://127.0.0.1:${srv.port}/images/${img.name}/${img.version}/root.squashfs`]);
+    assert.is(r.code, 0, r.err);
+    assert.is(r.out.length, 8 * 1024 * 1024);
+  } finally {
+    await srv.close();
+  }
+});
+
 test('limits are checked at start and name the bad value', () => {
   assert.equal(httpLimits(), DEFAULT_HTTP_LIMITS);
   assert.throws(() => httpLimits({ maxConnectionsPerClient: 0 }), /maxConnectionsPerClient = 0: give a whole number/);
