@@ -25,8 +25,10 @@ export function sendFile(req: IncomingMessage, res: ServerResponse, dir: string,
   const s = send(req, `/${name}`, { root: dir, etag: o.validators, lastModified: o.validators, dotfiles: 'deny', index: false });
   s.stream = (path: string, range?: { start?: number; end?: number }) => {
     pump(path, res, range?.start ?? 0, range?.end ?? Infinity, o.onBytes).catch((err: Error) => {
-      if (!res.headersSent) o.onError(500, `reading ${path}: ${err.message}`);
-      else res.destroy(err);
+      if (res.headersSent) return void res.destroy(err);
+      // send's headers (Content-Range, ETag) were for the file, not for this error.
+      for (const h of res.getHeaderNames()) res.removeHeader(h);
+      o.onError(500, `reading ${path}: ${err.message}`);
     });
   };
   s.on('error', (err: { status?: number; message: string }) => o.onError(err.status ?? 500, err.message));
