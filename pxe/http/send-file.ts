@@ -5,7 +5,9 @@
 // read), the next read running while the socket takes the current chunk.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { open } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import send from 'send';
+import type { FileCache } from './file-cache.js';
 
 const CHUNK = 256 * 1024;
 const KEEP_FREE = 64; // buffers kept for reuse: 16 MiB at most
@@ -18,13 +20,19 @@ export interface SendFileOptions {
   validators: boolean;
   onBytes: (n: number) => void;
   onError: (status: number, message: string) => void;
+  /** Send from (and fill) this cache: only for files that do not change in place, as image artifacts. */
+  cache?: FileCache;
 }
 
 /** Send `dir`/`name` as the answer to `req`; headers the caller set stay. */
 export function sendFile(req: IncomingMessage, res: ServerResponse, dir: string, name: string, o: SendFileOptions): void {
   const s = send(req, `/${name}`, { root: dir, etag: o.validators, lastModified: o.validators, dotfiles: 'deny', index: false });
+  let held: Buffer | undefined;
+  s.on('file', (path: string, st: Stats) => (held = o.cache?.get(path, st)));
   s.stream = (path: string, range?: { start?: number; end?: number }) => {
-    pump(path, res, range?.start ?? 0, range?.end ?? Infinity, o.onBytes).catch((err: Error) => {
+    const [start, end] = [range?.start ?? 0, range?.end ?? Infinity];
+    const sent = held ? fromMemory(held, res, start, end, o.onBytes) : pump(path, res, start, end, o.onBytes);
+    sent.catch((err: Error) => {
       if (res.headersSent) return void res.destroy(err);
       // send's headers (Content-Range, ETag) were for the file, not for this error.
       for (const h of res.getHeaderNames()) res.removeHeader(h);
@@ -33,6 +41,17 @@ export function sendFile(req: IncomingMessage, res: ServerResponse, dir: string,
   };
   s.on('error', (err: { status?: number; message: string }) => o.onError(err.status ?? 500, err.message));
   s.pipe(res);
+}
+
+/** Bytes `start`..`end` (inclusive) of a held file into `res`, then end it. */
+async function fromMemory(buf: Buffer, res: ServerResponse, start: number, end: number, onBytes: (n: number) => void): Promise<void> {
+  const last = Math.min(end, buf.length - 1);
+  for (let pos = start; pos <= last && !res.destroyed; pos += CHUNK) {
+    const chunk = buf.subarray(pos, Math.min(pos + CHUNK, last + 1));
+    onBytes(chunk.length);
+    if (!res.write(chunk)) await drained(res);
+  }
+  if (!res.destroyed) res.end();
 }
 
 /** Bytes `start`..`end` (inclusive) of `path` into `res`, then end it. */

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { route, type Route } from './routes.js';
 import { sendFile } from './send-file.js';
+import { FileCache } from './file-cache.js';
 import { applyLimits, httpLimits, serverOptions, type HttpLimits } from './limits.js';
 import { renderBootScript, renderErrorScript } from '../bootscript.js';
 import type { ImageStore } from '../images.js';
@@ -27,6 +28,8 @@ export interface HttpServerOptions {
   status?: () => object | Promise<object>;
   /** Connection caps and timeouts; DEFAULT_HTTP_LIMITS for what is not given. */
   limits?: Partial<HttpLimits>;
+  /** Memory for image artifacts held whole (file-cache.ts); 0 turns it off. */
+  cacheBytes?: number;
 }
 
 export interface HttpServer {
@@ -34,6 +37,8 @@ export interface HttpServer {
   port: number;
   /** Connections open now, and those refused by the per-client cap since start. */
   connections(): { open: number; refused: number };
+  /** Bytes of image artifacts held in memory. */
+  cachedBytes(): number;
   close(): Promise<void>;
 }
 
@@ -43,6 +48,7 @@ function clientIp(req: IncomingMessage): string {
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const limits = httpLimits(opts.limits);
+  const cache = opts.cacheBytes === 0 ? undefined : new FileCache(opts.cacheBytes);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const ip = clientIp(req);
@@ -77,7 +83,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     const file = (dir: string, name: string, etag?: string) => {
       if (etag) res.setHeader('ETag', `"${etag}"`);
       res.setHeader('Cache-Control', etag ? 'public, max-age=31536000, immutable' : 'no-cache');
-      sendFile(req, res, dir, name, { validators: !etag, onBytes: (n) => (bytes += n), onError: (status, message) => text(status, `${message}\n`) });
+      sendFile(req, res, dir, name, { validators: !etag, cache: etag ? cache : undefined, onBytes: (n) => (bytes += n), onError: (status, message) => text(status, `${message}\n`) });
     };
     switch (r.kind) {
       case 'status':
@@ -150,6 +156,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     server,
     port: (server.address() as AddressInfo).port,
     connections: () => ({ open: counts.open(), refused: counts.refused() }),
+    cachedBytes: () => cache?.size() ?? 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,10 +1,11 @@
 // File sending (pxe/http/send-file.ts) with real curl clients: the bytes are right when
-// reads reuse buffers across many transfers at once, and for ranges that cross chunks.
+// reads reuse buffers across many transfers at once, for ranges that cross chunks, and
+// from memory once an artifact is held.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startHttpServer, type HttpServer } from '../../../pxe/http/server.js';
@@ -31,8 +32,8 @@ function curl(args: string[]): Promise<{ code: number | null; out: Buffer; err: 
   });
 }
 
-test.before(async () => {
-  srv = await startHttpServer({
+const serve = (cacheBytes?: number) =>
+  startHttpServer({
     images: new ImageStore(img.root),
     inventory: () => parseInventory(sample, 'cluster.yaml'),
     templatesDir: defaultTemplatesDir(),
@@ -40,10 +41,21 @@ test.before(async () => {
     servers: () => ['10.77.0.1:8080'],
     address: '127.0.0.1',
     port: 0,
+    cacheBytes,
   });
+
+test.before(async () => {
+  // From disk: nothing held in memory.
+  srv = await serve(0);
   url = `http://127.0.0.1:${srv.port}/images/${img.name}/${img.version}/root.squashfs`;
 });
 test.after(() => srv.close());
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (const end = Date.now() + 30_000; !cond(); await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > end) throw new Error(`gave up waiting: ${what}`);
+  }
+}
 
 /** A client that reads the first bytes of `url`, then stops reading until resumed. */
 function stalled(): { resume: () => Promise<Buffer> } {
@@ -81,6 +93,29 @@ test('ranges across chunk boundaries, to the last byte, and of one byte', async 
   for (const [a, b] of [[200_000, 800_000], [262_143, 262_144], [1, full.length - 1], [full.length - 1, full.length - 1], [0, 0]] as const) {
     const r = await curl(['-r', `${a}-${b}`, url]);
     assert.ok(r.out.equals(full.subarray(a, b + 1)), `${a}-${b}: got ${r.out.length} bytes`);
+  }
+});
+
+test('from memory once held: the whole file, ranges, and a replaced file gives its new bytes', async () => {
+  needTool('curl', 'curl');
+  const mem = await serve();
+  const url = `http://127.0.0.1:${mem.port}/images/${img.name}/${img.version}/root.squashfs`;
+  await curl(['-o', '/dev/null', url]);
+  await until(() => mem.cachedBytes() >= full.length, 'the root image to be held');
+  const whole = await curl([url]);
+  assert.ok(whole.out.equals(full));
+  for (const [a, b] of [[200_000, 800_000], [full.length - 1, full.length - 1]] as const) {
+    assert.ok((await curl(['-r', `${a}-${b}`, url])).out.equals(full.subarray(a, b + 1)), `${a}-${b}`);
+  }
+  const path = join(img.dir, 'root.squashfs');
+  const fresh = Buffer.alloc(full.length, 7);
+  writeFileSync(`${path}.new`, fresh);
+  renameSync(`${path}.new`, path);
+  try {
+    assert.ok((await curl([url])).out.equals(fresh), 'a replaced file is not served from the old entry');
+  } finally {
+    writeFileSync(path, full);
+    await mem.close();
   }
 });
 
