@@ -44,6 +44,8 @@ export interface ServiceOptions {
   now?: () => number;
   /** HTTP connection caps and timeouts; DEFAULT_HTTP_LIMITS for what is not given. */
   httpLimits?: Partial<HttpLimits>;
+  /** Memory for image artifacts held whole by the HTTP server; 0 turns it off. */
+  httpCacheBytes?: number;
 }
 
 export interface Service {
@@ -159,7 +161,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   const images = new ImageStore(opts.imagesDir);
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
-    address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits,
+    address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: opts.httpCacheBytes,
     status: async () => ({ replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir) }),
   });
   const tftp = opts.tftp
