@@ -8,6 +8,8 @@
 // The load client is tools/http/load.ts (one process, bodies counted into one buffer).
 // Each round fetches from every server once per case, in an order that rotates between
 // rounds; the table gives the median of the rounds (best in brackets), ratios compare medians.
+// Our server holds the files in memory from the checking fetch on, as it does in service
+// (pxe/http/file-cache.ts); the peers send from the page cache with sendfile.
 // Servers run on CPU 0 and the client on CPU 1 (unless --no-pin). nginx runs one worker
 // with sendfile; busybox httpd forks per connection. Writes bench/results/http.json
 // unless --no-save. Needs root, busybox, nginx, curl.
