@@ -114,7 +114,9 @@ async function diskless(k: number) {
     cpSync(img.root, join(dir, 'images'), { recursive: true, verbatimSymlinks: true });
     const child = topo.replicas[i]!.spawn(
       ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', inv, '--images', join(dir, 'images'), '--address', IPS[i]!,
-        '--no-tftp', '--sync-interval', '0', '--lease-file', join(dir, 'leases.json'), '--log-format', 'json'],
+        '--no-tftp', '--sync-interval', '0', '--lease-file', join(dir, 'leases.json'), '--log-format', 'json',
+        // Every simulated node fetches from the one hub address; real nodes each have their own.
+        '--http-max-per-client', '100000'],
       // Event lines are not read here; send them nowhere so a full pipe cannot stall a replica.
       { cwd: projectRoot(), stdio: ['ignore', 'ignore', 'pipe'] },
     );

@@ -6,6 +6,7 @@ import { networkInterfaces } from 'node:os';
 import type { Inventory, InventoryNode } from '../cluster/inventory.js';
 import { describeMissing, ImageStore } from './images.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
+import type { HttpLimits } from './http/limits.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { renderBootScript } from './bootscript.js';
@@ -42,6 +43,10 @@ export interface ServiceOptions {
   deadAfter?: number;
   /** The clock replica liveness is judged by (epoch ms); default Date.now. */
   now?: () => number;
+  /** HTTP connection caps and timeouts; DEFAULT_HTTP_LIMITS for what is not given. */
+  httpLimits?: Partial<HttpLimits>;
+  /** Memory for image artifacts held whole by the HTTP server; 0 turns it off. */
+  httpCacheBytes?: number;
 }
 
 export interface Service {
@@ -166,7 +171,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   let dhcp: DhcpServer | undefined;
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
-    address: '0.0.0.0', port: opts.httpPort, onEvent,
+    address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: opts.httpCacheBytes,
     status: async () => ({
       replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir),
       /** node → image, for each node whose image is not here. */

@@ -1,12 +1,14 @@
 // The HTTP side of the boot service: per-node boot scripts, image artifacts (with
 // Range requests and the manifest's sha256 as ETag) and iPXE binaries. Thin: the
-// route is decided by routes.ts, files are sent by `send`.
+// route is decided by routes.ts, files are sent by send-file.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
-import send from 'send';
 import { cacheControl, route, type Route } from './routes.js';
 import { IPXE_BINARIES, resolveIpxeFiles, stillRegular } from './ipxe-files.js';
+import { sendFile } from './send-file.js';
+import { FileCache } from './file-cache.js';
+import { applyLimits, httpLimits, serverOptions, type HttpLimits } from './limits.js';
 import { renderBootScript, renderErrorScript } from '../bootscript.js';
 import type { ImageStore } from '../images.js';
 import type { Inventory } from '../../cluster/inventory.js';
@@ -24,11 +26,19 @@ export interface HttpServerOptions {
   onEvent?: (e: BootEvent) => void;
   /** Extra fields for /status. */
   status?: () => object | Promise<object>;
+  /** Connection caps and timeouts; DEFAULT_HTTP_LIMITS for what is not given. */
+  limits?: Partial<HttpLimits>;
+  /** Memory for image artifacts held whole (file-cache.ts); 0 turns it off. */
+  cacheBytes?: number;
 }
 
 export interface HttpServer {
   server: Server;
   port: number;
+  /** Connections open now, and those refused by the per-client cap since start. */
+  connections(): { open: number; refused: number };
+  /** Bytes of image artifacts held in memory. */
+  cachedBytes(): number;
   close(): Promise<void>;
 }
 
@@ -38,6 +48,8 @@ function clientIp(req: IncomingMessage): string {
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const ipxe = await resolveIpxeFiles(opts.ipxeDir);
+  const limits = httpLimits(opts.limits);
+  const cache = opts.cacheBytes === 0 ? undefined : new FileCache(opts.cacheBytes);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const ip = clientIp(req);
@@ -72,10 +84,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     const file = (dir: string, name: string, etag?: string) => {
       if (etag) res.setHeader('ETag', `"${etag}"`);
       res.setHeader('Cache-Control', cacheControl(r, !!etag));
-      const s = send(req, `/${name}`, { root: dir, etag: !etag, lastModified: !etag, dotfiles: 'deny', index: false });
-      s.on('stream', (stream) => stream.on('data', (c: Buffer) => (bytes += c.length)));
-      s.on('error', (err: { status?: number; message: string }) => text(err.status ?? 500, `${err.message}\n`));
-      s.pipe(res);
+      sendFile(req, res, dir, name, { validators: !etag, cache: etag ? cache : undefined, onBytes: (n) => (bytes += n), onError: (status, message) => text(status, `${message}\n`) });
     };
     switch (r.kind) {
       case 'status':
@@ -135,13 +144,13 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer(serverOptions(limits), (req, res) => {
     handle(req, res).catch((err: Error) => {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
       res.end(`internal error: ${err.message}\n`);
     });
   });
-  server.keepAliveTimeout = 30_000;
+  const counts = applyLimits(server, limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 80, opts.address ?? '0.0.0.0', () => resolve());
@@ -149,6 +158,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   return {
     server,
     port: (server.address() as AddressInfo).port,
+    connections: () => ({ open: counts.open(), refused: counts.refused() }),
+    cachedBytes: () => cache?.size() ?? 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
