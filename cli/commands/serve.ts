@@ -21,6 +21,7 @@ export interface ServeArgs {
   'sync-interval': number;
   'dead-after': number;
   verbose: boolean;
+  trust?: string;
 }
 
 function builder(y: Argv): Argv<ServeArgs> {
@@ -41,10 +42,12 @@ function builder(y: Argv): Argv<ServeArgs> {
     .option('sync-interval', { type: 'number', default: 30, describe: "seconds between pulls from the other replicas: image versions they hold (every artifact verified against its manifest) and newer inventories; 0 turns it off" })
     .option('dead-after', { type: 'number', default: 90, describe: "seconds without an answer from a replica before the others take over its share of the dynamic pool" })
     .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'one line per boot event: human text or JSON' })
+    .option('trust', { type: 'string', describe: 'the cluster public key (diskless keygen): take the inventory (local file, reloads, peers, --join) and image manifests only with a valid signature by it' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log every ignored packet and debug detail' })
     .example('$0 serve -i cluster.yaml --images ./images', 'serve the cluster from this node (DHCP 67, TFTP 69, HTTP 80)')
     .example('$0 serve -i cluster.yaml --proxy-dhcp --http-port 8080', 'PXE only, next to an existing DHCP server')
     .example('$0 serve -i cluster.yaml --log-format json | jq .', 'boot events as JSON lines')
+    .example('$0 serve -i cluster.yaml --trust /etc/diskless/trust.pub', 'take only inventories and images signed with the cluster key (diskless keygen, diskless sign)')
     .example('$0 serve -i /var/lib/diskless/cluster.yaml --images /var/lib/diskless/images --join 10.77.0.1', 'a new replica: inventory and images from a running one')
     .epilog(
       'Run the same command on every replica: all read the same inventory and give the same answers.\n' +
@@ -63,11 +66,12 @@ async function handler(argv: ServeArgs): Promise<void> {
     if (!Number.isInteger(argv[p]) || argv[p] < 0 || argv[p] > 65535) throw new Error(`--${p} ${argv[p]}: give a port number from 0 to 65535`);
   }
   const events = new EventLog({ format: argv['log-format'] });
+  const trust = argv.trust ? await (await import('../../lib/sign.js')).loadTrustKey(resolve(argv.trust)) : undefined;
   if (argv.join !== undefined && !existsSync(resolve(argv.inventory))) {
     const { joinCluster } = await import('../../pxe/replica/join.js');
     const peers = argv.join.split(',').map((p) => p.trim()).filter(Boolean);
     if (peers.length === 0) throw new Error('--join: give the replicas to join as host[:port],...');
-    const { inventory, from } = await joinCluster({ peers, inventoryFile: resolve(argv.inventory), log: events.logger(argv.verbose) });
+    const { inventory, from } = await joinCluster({ peers, inventoryFile: resolve(argv.inventory), log: events.logger(argv.verbose), trust });
     events.emit({ kind: 'service', message: `joined cluster ${inventory.cluster} (inventory version ${inventory.version}) from ${from}; images follow by sync` });
   }
   const svc = await startService(
@@ -87,6 +91,7 @@ async function handler(argv: ServeArgs): Promise<void> {
       verbose: argv.verbose,
       syncInterval: argv['sync-interval'],
       deadAfter: argv['dead-after'],
+      trust,
     },
     events,
   );

@@ -65,7 +65,7 @@ async function slowReplica(imagesRoot: string, o: { gapMs: number; stallAfter?: 
   const srv = http.createServer(async (req, res) => {
     if (req.url === '/status') return res.end(JSON.stringify({ inventory: { version: 0, hash: parseInventory(sample, 'x').hash }, images: await heldImages(imagesRoot) }));
     const m = /^\/images\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(req.url ?? '');
-    if (!m) return res.writeHead(404).end();
+    if (!m || !existsSync(join(imagesRoot, m[1]!, m[2]!, m[3]!))) return res.writeHead(404).end();
     const data = readFileSync(join(imagesRoot, m[1]!, m[2]!, m[3]!));
     res.writeHead(200, { 'content-length': data.length });
     for (let off = 0; off < data.length; off += 65536) {
