@@ -13,6 +13,7 @@ import { heldImages, type HeldImage } from '../../store/held.js';
 import { pullVersion } from '../../store/pull.js';
 import { fetchOk } from '../../store/download.js';
 import { imageKeep, pruneImage } from '../../store/prune.js';
+import { inTurn } from '../../store/lock.js';
 import { retentionKeeps } from '../../store/retention.js';
 import type { TrustKey } from '../../lib/sign.js';
 import type { Logger } from '../../lib/log.js';
@@ -61,115 +62,134 @@ export async function pullImage(peer: string, img: HeldImage, imagesDir: string,
   return pullVersion({ peer, imagesUrl: `http://${peer}/images`, timeoutMs, trust }, img, imagesDir);
 }
 
+/** What one round knows, shared by the peer tasks running side by side. */
+interface Round {
+  o: SyncOptions;
+  timeoutMs: number;
+  report: SyncReport;
+  /** name/version held, or being pulled by one of the tasks. */
+  claimed: Set<string>;
+  held: HeldImage[];
+  /** The inventory version and hash in service, or adopted in this round. */
+  inventory: { version: number; hash: string };
+  /** Every peer that announced a version (name/version -> its manifest hash -> peers). */
+  announced: Map<string, Map<string, string[]>>;
+  /** Versions a peer failed to give, and that peer. */
+  failed: Map<string, { img: HeldImage; peer: string }>;
+}
+
 /**
- * Adopt the highest-versioned inventory the peers announce above ours (checked, and
- * with `trust` signed); a refused one is logged and the next is tried. A different
- * inventory at our own version is a conflict.
+ * Adopt `peer`'s inventory when its version is above ours (checked and, with `trust`,
+ * signed); a refusal is logged and nothing written. A different inventory at our
+ * own version is a conflict. One peer at a time (inTurn), so adoptions never race.
  */
-async function syncInventory(statuses: Map<string, PeerStatus>, o: SyncOptions, timeoutMs: number): Promise<SyncReport['inventory']> {
-  const ours = o.inventory();
-  let result: SyncReport['inventory'];
-  for (const [peer, st] of statuses) {
-    if (st.inventory.hash === ours.hash || st.inventory.version !== ours.version) continue;
+async function syncInventory(peer: string, st: PeerStatus, r: Round): Promise<void> {
+  const { o } = r;
+  const ours = r.inventory;
+  if (st.inventory.hash === ours.hash || st.inventory.version < ours.version) return;
+  if (st.inventory.version === ours.version) {
     o.log.warn(
       `INVENTORY CONFLICT: replica ${peer} serves a different inventory with the same version ${ours.version} ` +
         `(${st.inventory.hash.slice(0, 12)} vs ours ${ours.hash.slice(0, 12)}); keeping ours. Raise version: on the right one.`,
     );
-    result = 'conflict';
+    r.report.inventory ??= 'conflict';
+    return;
   }
-  const higher = [...statuses].filter(([, st]) => st.inventory.version > ours.version).sort(([, a], [, b]) => b.inventory.version - a.inventory.version);
-  for (const [peer, st] of higher) {
-    try {
-      const got = await fetchPeerInventory(peer, { timeoutMs, trust: o.trust });
-      if (got.inventory.hash !== st.inventory.hash) throw new Error(`inventory from ${peer} does not match the hash it announced`);
-      if (got.inventory.version <= ours.version) throw new Error(`inventory from ${peer} has version ${got.inventory.version}, not above ours (${ours.version})`);
-      await saveInventory(o.inventoryFile, got.data, got.sig);
-      o.log.info(`inventory version ${got.inventory.version} adopted from ${peer} (was ${ours.version})${got.sig && o.trust ? `, signed by key ${o.trust.id}` : ''}`);
-      return 'adopted';
-    } catch (err) {
-      o.log.warn(`${(err as Error).message.startsWith('inventory from') ? '' : `inventory from ${peer} refused: `}${(err as Error).message}; nothing written`);
-    }
+  try {
+    const got = await fetchPeerInventory(peer, { timeoutMs: r.timeoutMs, trust: o.trust });
+    if (got.inventory.hash !== st.inventory.hash) throw new Error(`inventory from ${peer} refused: it does not match the hash ${peer} announced`);
+    if (got.inventory.version <= r.inventory.version) return; // another peer's newer one came first
+    await saveInventory(o.inventoryFile, got.data, got.sig);
+    o.log.info(`inventory version ${got.inventory.version} adopted from ${peer} (was ${ours.version})${got.sig && o.trust ? `, signed by key ${o.trust.id}` : ''}`);
+    r.inventory = { version: got.inventory.version, hash: got.inventory.hash };
+    r.report.inventory = 'adopted';
+  } catch (err) {
+    const m = (err as Error).message;
+    o.log.warn(`${m.startsWith('inventory from') ? m : `inventory from ${peer} refused: ${m}`}; nothing written`);
   }
-  return result;
 }
 
-/** One version to pull and the peers that announced it, in the order asked. */
-interface Wanted {
-  img: HeldImage;
-  peers: string[];
+/** Whether the retention rule keeps `img` among what we hold and what `st` announces. */
+async function retained(img: HeldImage, st: PeerStatus, r: Round): Promise<boolean> {
+  const mine = r.held.filter((i) => i.name === img.name);
+  const keep = await imageKeep(r.o.imagesDir, img.name);
+  const versions = [...mine, ...(st.images ?? []).filter((i) => i.name === img.name)].map((i) => i.version);
+  if (retentionKeeps(img.version, { versions, current: mine.find((i) => i.current)?.version, keep })) return true;
+  r.o.log.debug(`image ${img.name}/${img.version} not pulled: the retention rule (current plus the newest ${keep}) drops it`);
+  return false;
 }
 
-/** What to pull: versions we lack that the retention rule keeps, each with every peer that holds it. */
-async function plan(statuses: Map<string, PeerStatus>, held: HeldImage[], o: SyncOptions): Promise<Wanted[]> {
-  const have = new Set(held.map((i) => `${i.name}/${i.version}`));
-  const wanted = new Map<string, Wanted>();
-  for (const [peer, st] of statuses) {
-    for (const img of st.images ?? []) {
-      const key = `${img.name}/${img.version}`;
-      if (have.has(key)) continue;
-      const w = wanted.get(key);
-      // Two peers announcing different manifests for one version: each is checked on its own.
-      if (w && w.img.manifest === img.manifest) w.peers.push(peer);
-      else if (!w) wanted.set(key, { img, peers: [peer] });
-    }
+async function pullFrom(peer: string, img: HeldImage, r: Round): Promise<boolean> {
+  const key = `${img.name}/${img.version}`;
+  try {
+    r.report.pulled.push(await pullImage(peer, img, r.o.imagesDir, r.timeoutMs, r.o.trust));
+    r.o.log.info(`image ${key} pulled from ${peer}, every artifact verified${r.o.trust ? `, manifest signed by key ${r.o.trust.id}` : ''}`);
+    return true;
+  } catch (err) {
+    r.o.log.warn(`image ${key} from ${peer} not taken: ${(err as Error).message}`);
+    return false;
   }
-  const out: Wanted[] = [];
-  const byImage = new Map<string, Wanted[]>();
-  for (const w of wanted.values()) byImage.set(w.img.name, [...(byImage.get(w.img.name) ?? []), w]);
-  for (const [name, list] of byImage) {
-    const mine = held.filter((i) => i.name === name);
-    const keep = await imageKeep(o.imagesDir, name);
-    const versions = [...mine.map((i) => i.version), ...list.map((w) => w.img.version)];
-    const current = mine.find((i) => i.current)?.version;
-    for (const w of list) {
-      if (retentionKeeps(w.img.version, { versions, current, keep })) out.push(w);
-      else o.log.debug(`image ${name}/${w.img.version} not pulled: the retention rule (current plus the newest ${keep}) drops it`);
-    }
+}
+
+/** One peer: its status, its inventory, then the versions it holds that we lack and keep. */
+async function syncPeer(peer: string, r: Round): Promise<void> {
+  let st: PeerStatus;
+  try {
+    st = (await (await fetchOk(`http://${peer}/status`, r.timeoutMs)).json()) as PeerStatus;
+  } catch (err) {
+    r.report.unreachable.push(peer);
+    r.o.log.debug(`replica ${peer} did not answer: ${(err as Error).message}`);
+    return;
   }
-  return out;
+  await inTurn('inventory', () => syncInventory(peer, st, r));
+  for (const img of st.images ?? []) {
+    const key = `${img.name}/${img.version}`;
+    const byHash = r.announced.get(key) ?? new Map<string, string[]>();
+    r.announced.set(key, byHash.set(img.manifest, [...(byHash.get(img.manifest) ?? []), peer]));
+    if (r.claimed.has(key)) continue;
+    if (!(await retained(img, st, r))) continue;
+    r.claimed.add(key);
+    // Left claimed on failure: the other peers that announce it are asked once every peer's task is done.
+    if (!(await pullFrom(peer, img, r))) r.failed.set(key, { img, peer });
+  }
 }
 
 export async function syncOnce(o: SyncOptions): Promise<SyncReport> {
-  const timeoutMs = o.timeoutMs ?? 10_000;
-  const limit = o.concurrency ?? 4;
-  const report: SyncReport = { pulled: [], rejected: [], unreachable: [], pruned: [] };
-  const statuses = new Map<string, PeerStatus>();
-  await eachLimited(o.peers, limit, async (peer) => {
-    try {
-      statuses.set(peer, (await (await fetchOk(`http://${peer}/status`, timeoutMs)).json()) as PeerStatus);
-    } catch (err) {
-      report.unreachable.push(peer);
-      o.log.debug(`replica ${peer} did not answer: ${(err as Error).message}`);
-    }
-  });
-  // In the order given, whatever order they answered in.
-  const ordered = new Map(o.peers.filter((p) => statuses.has(p)).map((p) => [p, statuses.get(p)!]));
-  report.inventory = await syncInventory(ordered, o, timeoutMs);
-
   const held = await heldImages(o.imagesDir);
-  await eachLimited(await plan(ordered, held, o), limit, async ({ img, peers }) => {
-    const key = `${img.name}/${img.version}`;
-    for (const peer of peers) {
-      try {
-        report.pulled.push(await pullImage(peer, img, o.imagesDir, timeoutMs, o.trust));
-        o.log.info(`image ${key} pulled from ${peer}, every artifact verified${o.trust ? `, manifest signed by key ${o.trust.id}` : ''}`);
-        return;
-      } catch (err) {
-        o.log.warn(`image ${key} from ${peer} not taken: ${(err as Error).message}`);
-      }
+  const ours = o.inventory();
+  const r: Round = {
+    o,
+    timeoutMs: o.timeoutMs ?? 10_000,
+    report: { pulled: [], rejected: [], unreachable: [], pruned: [] },
+    claimed: new Set(held.map((i) => `${i.name}/${i.version}`)),
+    held,
+    inventory: { version: ours.version, hash: ours.hash },
+    announced: new Map(),
+    failed: new Map(),
+  };
+  // Each peer on its own: a slow or silent one holds up only its own share.
+  await eachLimited(o.peers, o.concurrency ?? 4, (peer) => syncPeer(peer, r));
+  await eachLimited([...r.failed], o.concurrency ?? 4, async ([key, { img, peer: first }]) => {
+    for (const [manifest, peers] of r.announced.get(key) ?? []) {
+      for (const peer of peers.filter((p) => p !== first)) if (await pullFrom(peer, { ...img, manifest }, r)) return;
     }
-    report.rejected.push(key);
+    r.report.rejected.push(key);
   });
+  await prune(r);
+  return r.report;
+}
 
-  for (const name of new Set([...held, ...report.pulled.map((k) => ({ name: k.split('/')[0]! }))].map((i) => i.name))) {
+/** Apply the retention rule to every image held or pulled. */
+async function prune(r: Round): Promise<void> {
+  const names = new Set([...r.held.map((i) => i.name), ...r.report.pulled.map((k) => k.split('/')[0]!)]);
+  for (const name of names) {
     try {
-      for (const v of await pruneImage(o.imagesDir, name)) {
-        report.pruned.push(`${name}/${v}`);
-        o.log.info(`image ${name}/${v} pruned: the publisher keeps current plus the newest ${await imageKeep(o.imagesDir, name)}`);
+      for (const v of await pruneImage(r.o.imagesDir, name)) {
+        r.report.pruned.push(`${name}/${v}`);
+        r.o.log.info(`image ${name}/${v} pruned: the publisher keeps current plus the newest ${await imageKeep(r.o.imagesDir, name)}`);
       }
     } catch (err) {
-      o.log.warn(`pruning image ${name} failed: ${(err as Error).message}`);
+      r.o.log.warn(`pruning image ${name} failed: ${(err as Error).message}`);
     }
   }
-  return report;
 }
