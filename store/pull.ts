@@ -7,7 +7,7 @@
 // The image lock is held only to rename the version in and move `current`, so pulls
 // of several versions of one image run side by side.
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { SIG_SUFFIX, verifyBytes, type TrustKey } from '../lib/sign.js';
 import { join } from 'node:path';
 import { removeTree } from '../rootfs/remove.js';
@@ -75,6 +75,7 @@ export async function pullVersion(from: PullSource, img: HeldImage, root: string
   const base = `${from.imagesUrl}/${what}`;
   // Checked before anything is written: a refused manifest leaves no trace.
   const { text, sig, manifest } = await fetchManifest(from, img, base);
+  const fresh = !existsSync(imageDir);
   await mkdir(imageDir, { recursive: true });
   const staging = join(imageDir, `${PULL_PREFIX}${img.version}-${process.pid}`);
   try {
@@ -101,6 +102,11 @@ export async function pullVersion(from: PullSource, img: HeldImage, root: string
       }
     });
     return what;
+  } catch (err) {
+    // Nothing left behind, not even the image's folder when this pull made it.
+    await removeTree(staging);
+    if (fresh) await rmdir(imageDir).catch(() => {});
+    throw err;
   } finally {
     await removeTree(staging);
   }
