@@ -8,6 +8,7 @@
 // silent peer holds up only its own share. Every replica applies the publisher's
 // retention (store/retention.ts) the same way: it never pulls a version the rule
 // would drop, and prunes what the rule drops after each round.
+import { z } from 'zod';
 import type { Inventory } from '../../cluster/inventory.js';
 import { heldImages, type HeldImage } from '../../store/held.js';
 import { pullVersion } from '../../store/pull.js';
@@ -19,11 +20,13 @@ import type { TrustKey } from '../../lib/sign.js';
 import type { Logger } from '../../lib/log.js';
 import { fetchPeerInventory, saveInventory } from './inventory-fetch.js';
 
-export interface PeerStatus {
-  replica?: string;
-  inventory: { version: number; hash: string };
-  images?: HeldImage[];
-}
+/** The part of a peer's /status that sync reads; anything else in it is ignored. */
+const PeerStatusSchema = z.object({
+  replica: z.string().optional(),
+  inventory: z.object({ version: z.number().int().min(0), hash: z.string() }),
+  images: z.array(z.object({ name: z.string(), version: z.string(), manifest: z.string(), current: z.boolean() })).optional(),
+});
+export type PeerStatus = z.infer<typeof PeerStatusSchema>;
 
 export interface SyncOptions {
   /** host[:port] of every other replica. */
@@ -135,7 +138,9 @@ async function pullFrom(peer: string, img: HeldImage, r: Round): Promise<boolean
 async function syncPeer(peer: string, r: Round): Promise<void> {
   let st: PeerStatus;
   try {
-    st = (await (await fetchOk(`http://${peer}/status`, r.timeoutMs)).json()) as PeerStatus;
+    const parsed = PeerStatusSchema.safeParse(await (await fetchOk(`http://${peer}/status`, r.timeoutMs)).json());
+    if (!parsed.success) throw new Error(`its /status is not a replica's: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    st = parsed.data;
   } catch (err) {
     r.report.unreachable.push(peer);
     r.o.log.debug(`replica ${peer} did not answer: ${(err as Error).message}`);

@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hubTopology } from '../../host/bridge.js';
@@ -44,8 +45,7 @@ function serve(ns: Netns, dir: string, args: string[]) {
 
 function fake(ns: Netns, dir: string, spec: FakeReplicaSpec) {
   writeFileSync(join(dir, 'spec.json'), JSON.stringify({ ...spec, address: '0.0.0.0', port: 80 }));
-  const child = ns.spawn(['node', '--import', 'tsx/esm', join(projectRoot(), 'tools/fake-replica.ts'), join(dir, 'spec.json')], { cwd: projectRoot() });
-  return watchOutput(child);
+  return ns.spawn(['node', '--import', 'tsx/esm', join(projectRoot(), 'tools/fake-replica.ts'), join(dir, 'spec.json')], { cwd: projectRoot() });
 }
 
 test('--trust: forged inventories and images from fake replicas are refused and logged; nothing is written; --join skips them', async () => {
@@ -81,7 +81,8 @@ test('--trust: forged inventories and images from fake replicas are refused and 
     rmSync(join(forged, 'manifest.json.sig'));
     writeFileSync(join(forged, 'manifest.json'), JSON.stringify({ ...img.manifest, version: '99999999-999999' }));
     cpSync(tiny.root, join(f2, 'images'), { recursive: true, verbatimSymlinks: true });
-    fake(topo.replicas[1]!, f2, { inventoryFile: join(f2, 'cluster.yaml'), imagesDir: join(f2, 'images'), streams: { [`/images/tiny/${tiny.version}/root.squashfs`]: 20 * 1024 * 1024 } });
+    const spec2: FakeReplicaSpec = { inventoryFile: join(f2, 'cluster.yaml'), imagesDir: join(f2, 'images'), streams: { [`/images/tiny/${tiny.version}/root.squashfs`]: 20 * 1024 * 1024 } };
+    const fake2 = fake(topo.replicas[1]!, f2, spec2);
 
     // Fake 3: an inventory and a forged manifest signed with another key, and our real signed manifest replayed as a newer version.
     writeFileSync(join(f3, 'cluster.yaml'), inventory(9007199254740990));
@@ -110,6 +111,9 @@ test('--trust: forged inventories and images from fake replicas are refused and 
     // Another full round, then nothing may have changed.
     const rounds = (out.log().match(/inventory from 10\.77\.0\.2 refused/g) ?? []).length;
     while ((out.log().match(/inventory from 10\.77\.0\.2 refused/g) ?? []).length < rounds + 2) await new Promise((r) => setTimeout(r, 200));
+    // A pull of tiny/ may be in flight (its staging is private until verified): end fake 2, and with it that stream.
+    fake2.kill('SIGTERM');
+    for (let i = 0; i < 100 && JSON.stringify(tree(join(r1, 'images'))) !== JSON.stringify(before.images); i++) await new Promise((r) => setTimeout(r, 200));
     assert.ok(readFileSync(join(r1, 'cluster.yaml')).equals(before.inv), 'inventory file unchanged');
     assert.ok(readFileSync(join(r1, 'cluster.yaml.sig')).equals(before.sig), 'its signature unchanged');
     assert.equal(tree(join(r1, 'images')), before.images, 'images folder unchanged: no forged version, no staging, no tiny/');
@@ -127,7 +131,9 @@ test('--trust: forged inventories and images from fake replicas are refused and 
     await out.waitFor(/inventory reloaded \([^)]*\): cluster signed version 2/, 10_000, 'the signed edit taken');
     assert.is(curl('/inventory'), inventory(2));
 
-    // A new replica joins with --trust: the fakes answer first and are refused; the real one is taken.
+    // A new replica joins with --trust (fake 2 is back): the fakes answer first and are refused; the real one is taken.
+    const fake2again = watchOutput(fake(topo.replicas[1]!, f2, spec2));
+    await fake2again.waitFor(/fake replica listening/, 30_000, 'fake 2 again');
     const joiner = watchOutput(serve(topo.replicas[3]!, r4, ['--address', IPS[3]!, '--trust', pub, '--join', '10.77.0.2,10.77.0.3,10.77.0.1']));
     await joiner.waitFor(/join: inventory from 10\.77\.0\.2 refused: not signed/, 30_000, 'the joiner refusing fake 2');
     await joiner.waitFor(new RegExp(`join: inventory from 10\\.77\\.0\\.3 refused: signed by key ${theirs.id}, trusted key is ${ours.id}`), 30_000, 'the joiner refusing fake 3');
@@ -155,6 +161,31 @@ test('without --trust: one warning at start, and serve works as before', async (
     assert.is((out.log().match(/no --trust key/g) ?? []).length, 1, out.log());
   } finally {
     await topo.destroy();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('serve --trust refuses to start on an unsigned or wrongly signed inventory, and on a private key as --trust', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'dl-trust-start-'));
+  try {
+    const k = generateKeys();
+    writeFileSync(join(work, 'diskless.pub'), k.publicPem);
+    writeFileSync(join(work, 'diskless.key'), k.privatePem);
+    writeFileSync(join(work, 'cluster.yaml'), inventory(1));
+    const run = (trust: string) =>
+      spawnSync(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(work, 'cluster.yaml'), '--images', join(work, 'images'),
+        '--no-dhcp', '--no-tftp', '--http-port', '0', '--address', '127.0.0.1', '--lease-file', join(work, 'leases.json'), '--trust', join(work, trust)], { cwd: projectRoot(), encoding: 'utf8', timeout: 60_000 });
+    const unsigned = run('diskless.pub');
+    assert.is(unsigned.status, 1);
+    assert.match(unsigned.stderr, /inventory .*cluster\.yaml refused: .*cluster\.yaml is not signed \(no .*cluster\.yaml\.sig\); sign it with diskless sign/);
+    await signFile(join(work, 'cluster.yaml'), createPrivateKey(generateKeys().privatePem));
+    const wrong = run('diskless.pub');
+    assert.is(wrong.status, 1);
+    assert.match(wrong.stderr, new RegExp(`signed by key [0-9a-f]{16}, trusted key is ${k.id}`));
+    const priv = run('diskless.key');
+    assert.is(priv.status, 1);
+    assert.match(priv.stderr, /diskless\.key is a private key: give replicas the public half/);
+  } finally {
     rmSync(work, { recursive: true, force: true });
   }
 });

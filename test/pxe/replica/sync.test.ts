@@ -4,6 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseInventory } from '../../../cluster/inventory.js';
 import { syncOnce } from '../../../pxe/replica/sync.js';
@@ -52,5 +54,28 @@ for (const mode of ['silent', 'drip'] as const) {
     assert.equal(r.pulled, [`${a.name}/${a.version}`]);
   });
 }
+
+test('a peer whose /status is not a replica\'s is skipped and named; the round goes on', async () => {
+  const a = makeImages();
+  const invFile = join(work, 'odd-peer.yaml');
+  writeFileSync(invFile, sample);
+  const odd = http.createServer((_req, res) => res.end(JSON.stringify({ inventory: { version: 'high' }, images: 'all of them' })));
+  await new Promise<void>((r) => odd.listen(0, '127.0.0.1', r));
+  const oddPeer = `127.0.0.1:${(odd.address() as AddressInfo).port}`;
+  const good = await startFakeReplica({ inventoryFile: invFile, imagesDir: a.root });
+  const dir = mkdtempSync(join(work, 'odd-'));
+  const file = join(dir, 'cluster.yaml');
+  writeFileSync(file, sample);
+  const log = memoryLogger();
+  try {
+    const r = await syncOnce({ peers: [oddPeer, `127.0.0.1:${good.port}`], imagesDir: join(dir, 'images'), inventoryFile: file, inventory: () => parseInventory(sample, file), log });
+    assert.equal(r.unreachable, [oddPeer]);
+    assert.equal(r.pulled, [`${a.name}/${a.version}`]);
+    assert.ok(log.lines.some((l) => l.includes(`replica ${oddPeer} did not answer: its /status is not a replica's: inventory.version`)), log.lines.join('\n'));
+  } finally {
+    odd.close();
+    await good.close();
+  }
+});
 
 test.run();
