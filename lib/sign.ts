@@ -6,10 +6,16 @@
 // key, so a refusal can say "signed by key X, trusted key is Y".
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic.js';
+import { renameDurable, writeFileAtomic } from './atomic.js';
 
 export const SIG_ALGORITHM = 'ed25519';
 export const SIG_SUFFIX = '.sig';
+/**
+ * A signature being installed with its file: FILE.sig.next is written first, then FILE,
+ * then FILE.sig.next is renamed to FILE.sig. A reader (or a restart after a crash)
+ * between the steps checks FILE against FILE.sig.next too, so it sees the old pair or the new.
+ */
+export const SIG_NEXT_SUFFIX = '.sig.next';
 /** A .sig file is one short line; anything longer is not one. */
 const MAX_SIG_BYTES = 512;
 
@@ -101,6 +107,13 @@ export function verifyBytes(data: Uint8Array, sig: string | Uint8Array, trust: T
   if (!verify(null, data, trust.key, p.signature)) throw new Error(`signature by key ${p.keyId} does not match the bytes (changed after signing?)`);
 }
 
+/** Install FILE and FILE.sig together (see SIG_NEXT_SUFFIX): a kill at any step leaves a verifying pair. */
+export async function writeSignedPair(file: string, data: string | Uint8Array, sig: string): Promise<void> {
+  await writeFileAtomic(`${file}${SIG_NEXT_SUFFIX}`, sig);
+  await writeFileAtomic(file, data);
+  await renameDurable(`${file}${SIG_NEXT_SUFFIX}`, `${file}${SIG_SUFFIX}`);
+}
+
 /** Write FILE.sig for FILE's bytes, whole or not at all. */
 export async function signFile(file: string, privateKey: KeyObject): Promise<string> {
   const data = await readFile(file).catch((err: Error) => {
@@ -118,11 +131,24 @@ export async function readSigned(file: string, trust: TrustKey | undefined): Pro
   const data = await readFile(file);
   const sig = await readFile(`${file}${SIG_SUFFIX}`, 'utf8').catch(() => undefined);
   if (!trust) return { data, sig };
-  if (sig === undefined) throw new Error(`${file} is not signed (no ${file}${SIG_SUFFIX}); sign it with diskless sign ${file} --key KEY`);
-  try {
-    verifyBytes(data, sig, trust);
-  } catch (err) {
-    throw new Error(`${file}${SIG_SUFFIX}: ${(err as Error).message}; sign it again with diskless sign ${file} --key KEY`);
+  let problem: string;
+  if (sig === undefined) problem = `${file} is not signed (no ${file}${SIG_SUFFIX}); sign it with diskless sign ${file} --key KEY`;
+  else {
+    try {
+      verifyBytes(data, sig, trust);
+      return { data, sig };
+    } catch (err) {
+      problem = `${file}${SIG_SUFFIX}: ${(err as Error).message}; sign it again with diskless sign ${file} --key KEY`;
+    }
   }
-  return { data, sig };
+  const next = await readFile(`${file}${SIG_NEXT_SUFFIX}`, 'utf8').catch(() => undefined);
+  try {
+    if (next !== undefined) {
+      verifyBytes(data, next, trust);
+      return { data, sig: next };
+    }
+  } catch {
+    // not the pair being installed either
+  }
+  throw new Error(problem);
 }

@@ -6,7 +6,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseInventory, type Inventory } from '../../cluster/inventory.js';
-import { SIG_SUFFIX, verifyBytes, type TrustKey } from '../../lib/sign.js';
+import { SIG_SUFFIX, verifyBytes, writeSignedPair, type TrustKey } from '../../lib/sign.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 
 export interface PeerInventory {
@@ -42,13 +42,13 @@ export async function fetchPeerInventory(peer: string, o: { timeoutMs: number; t
 
 /**
  * Write an inventory file (and its signature) whole or not at all, so a reload, or a
- * restart after a crash, never reads half of one. The signature goes first: a reader
- * between the two renames sees a pair that does not verify and keeps what it serves.
- * Without a signature, a stale FILE.sig is removed so the pair never disagrees.
+ * restart after a crash, never reads half of one, and with its signature so that a kill
+ * at any step leaves a pair that verifies (lib/sign.ts writeSignedPair). Without a
+ * signature, a stale FILE.sig is removed so the pair never disagrees.
  */
 export async function saveInventory(file: string, data: string | Uint8Array, sig?: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  if (sig !== undefined) await writeFileAtomic(`${file}${SIG_SUFFIX}`, sig);
-  else await rm(`${file}${SIG_SUFFIX}`, { force: true });
+  if (sig !== undefined) return writeSignedPair(file, data, sig);
+  await rm(`${file}${SIG_SUFFIX}`, { force: true });
   await writeFileAtomic(file, data);
 }

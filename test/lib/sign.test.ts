@@ -6,7 +6,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeys, keyId, loadPrivateKey, loadTrustKey, parseSig, readSigned, signBytes, signFile, verifyBytes, type TrustKey } from '../../lib/sign.js';
+import { generateKeys, keyId, loadPrivateKey, loadTrustKey, parseSig, readSigned, signBytes, signFile, verifyBytes, writeSignedPair, type TrustKey } from '../../lib/sign.js';
 import { projectRoot } from '../../lib/paths.js';
 
 const work = mkdtempSync(join(tmpdir(), 'dl-sign-'));
@@ -91,6 +91,30 @@ test('signFile and readSigned: a pair verifies; unsigned and changed files are r
   await readSigned(f, a.trust).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /cluster\.yaml\.sig: signature by key .* does not match/));
   await signFile(f, b.priv);
   await readSigned(f, a.trust).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, `signed by key ${b.id}, trusted key is ${a.id}`));
+});
+
+test('a signed pair installed step by step verifies after a kill at any step, old or new', async () => {
+  const dir = mkdtempSync(join(work, 'pair-'));
+  const f = join(dir, 'cluster.yaml');
+  const [old, next] = [Buffer.from('version: 1\n'), Buffer.from('version: 2\n')];
+  writeFileSync(f, old);
+  await signFile(f, a.priv);
+  const sigNew = signBytes(next, a.priv);
+  // The steps of writeSignedPair, one at a time.
+  writeFileSync(`${f}.sig.next`, sigNew);
+  assert.ok((await readSigned(f, a.trust)).data.equals(old), 'after step 1: the old pair');
+  writeFileSync(f, next);
+  const mid = await readSigned(f, a.trust);
+  assert.ok(mid.data.equals(next), 'after step 2: the new file, checked against the signature being installed');
+  assert.is(mid.sig, sigNew);
+  rmSync(`${f}.sig.next`);
+  await writeSignedPair(f, next, sigNew);
+  assert.not.ok(existsSync(`${f}.sig.next`));
+  assert.is(readFileSync(`${f}.sig`, 'utf8'), sigNew);
+  // A .sig.next by another key is no way around the check.
+  writeFileSync(f, 'version: 3\n');
+  writeFileSync(`${f}.sig.next`, signBytes(Buffer.from('version: 3\n'), b.priv));
+  await readSigned(f, a.trust).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /does not match/));
 });
 
 test('diskless keygen: 0600 private, 0644 public, never overwrites; sign writes FILE.sig', async () => {
