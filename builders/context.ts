@@ -24,6 +24,8 @@ export interface BuildOptions {
   variant?: string;
   /** Versions to keep per image after publishing (current always stays); 0 or unset keeps all. */
   keep?: number;
+  /** Sign manifest.json with this private key (diskless keygen); the service layer then carries its public half. */
+  signKey?: string;
   /** Also make the service layer (service.squashfs), so nodes listed as servers run a replica. */
   service?: boolean;
   /** Where the host's iPXE binaries are, for the service layer (default /usr/lib/ipxe). */

@@ -19,6 +19,7 @@ import { service } from './steps/service.js';
 import { lockImage } from '../store/lock.js';
 import { createStaging, publish, pruneVersions, sweepStaging } from '../store/publish.js';
 import { removeTree } from '../rootfs/remove.js';
+import { loadPrivateKey } from '../lib/sign.js';
 import { ROOT_FORMATS } from '../rootfs/formats.js';
 import type { AnyBuildStep, BuildContext, BuildOptions, BuildStep, Facts } from './context.js';
 
@@ -82,6 +83,7 @@ async function planBuild(opts: BuildOptions) {
   const compression = opts.compression ?? template.initrd.compression;
   // Fail before a long bootstrap: the medium's host pieces and the inventory it serves.
   const live = opts.live && (await prepareLive(opts.live));
+  if (opts.signKey) await loadPrivateKey(opts.signKey); // a bad key fails now, not after the bootstrap
   const tools = [...bootstrapperFor({ opts, template }).tools, ...ROOT_FORMATS[format].tools, 'cp', 'sync', 'rm'];
   if (compression === 'zstd') tools.push('zstd');
   if (opts.service || opts.live) tools.push('mksquashfs');

@@ -21,6 +21,7 @@ import { heldRefs } from './replica/pool.js';
 import { Membership } from './replica/membership.js';
 import { startHeartbeats } from './replica/heartbeat.js';
 import { LiveInventory } from './inventory-reload.js';
+import type { TrustKey } from '../lib/sign.js';
 
 export interface ServiceOptions {
   inventoryFile: string;
@@ -47,6 +48,8 @@ export interface ServiceOptions {
   httpLimits?: Partial<HttpLimits>;
   /** Memory for image artifacts held whole by the HTTP server; 0 turns it off. */
   httpCacheBytes?: number;
+  /** serve --trust: take the inventory (local, reloaded, or from a peer) and pulled manifests only signed by this key. */
+  trust?: TrustKey;
 }
 
 export interface Service {
@@ -86,7 +89,8 @@ export function chooseAddress(inv: Pick<Inventory, 'servers'>, flag: string | un
 export async function startService(opts: ServiceOptions, events: EventLog): Promise<Service> {
   const log = events.logger(opts.verbose);
   const now = opts.now ?? Date.now;
-  const inventory = await LiveInventory.load(opts.inventoryFile, log);
+  if (!opts.trust) log.warn('no --trust key: inventories and images from other replicas are taken unsigned; anyone at a servers: address can replace them (see Trust in the README)');
+  const inventory = await LiveInventory.load(opts.inventoryFile, log, opts.trust);
   const inv = inventory.current;
   const address = chooseAddress(inv, opts.address, await localAddresses());
   if (!inv.servers.includes(address)) log.warn(`--address ${address} is not in the inventory's servers; boot scripts list only ${inv.servers.join(', ')}`);
@@ -172,6 +176,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: opts.httpCacheBytes,
+    inventorySig: () => w.inventory.sig,
     status: async () => ({
       replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir),
       /** node → image, for each node whose image is not here. */
@@ -225,15 +230,15 @@ function bootScriptOverTftp(templatesDir: string, images: ImageStore, w: Pick<Wi
 }
 
 /** Pull what the other replicas have and we lack (verified image versions, newer inventories), never two pulls at once. */
-function startSyncLoop(opts: Pick<ServiceOptions, 'imagesDir' | 'inventoryFile'>, o: { intervalMs: number; inventory: LiveInventory; replicas: ReplicaView; log: Logger }): { stop(): void } {
+function startSyncLoop(opts: Pick<ServiceOptions, 'imagesDir' | 'inventoryFile' | 'trust'>, o: { intervalMs: number; inventory: LiveInventory; replicas: ReplicaView; log: Logger }): { stop(): void } {
   let syncing = false;
   const sync = async () => {
     if (syncing) return;
     syncing = true;
     try {
-      const r = await syncOnce({ peers: o.replicas.peers(), imagesDir: opts.imagesDir, inventoryFile: opts.inventoryFile, inventory: () => o.inventory.current, log: o.log });
+      const r = await syncOnce({ peers: o.replicas.peers(), imagesDir: opts.imagesDir, inventoryFile: opts.inventoryFile, inventory: () => o.inventory.current, log: o.log, trust: opts.trust });
       if (r.inventory === 'adopted') await o.inventory.reload('adopted from a replica');
-      if (r.pulled.length) await o.replicas.refreshHeld();
+      if (r.pulled.length || r.pruned.length) await o.replicas.refreshHeld();
     } catch (err) {
       o.log.warn(`sync with the other replicas failed: ${(err as Error).message}`);
     } finally {

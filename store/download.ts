@@ -49,11 +49,21 @@ export async function fetchOk(url: string, timeoutMs: number): Promise<Response>
  * fails as soon as it passes the cap. The whole exchange is bounded by `timeoutMs`.
  */
 export async function fetchCapped(url: string, o: { timeoutMs: number; maxBytes?: number }): Promise<Buffer> {
+  return (await fetchCappedOr404(url, o, false))!;
+}
+
+/** As fetchCapped, but a 404 is undefined (a file the peer may well not have, like an unsigned image's .sig). */
+export async function fetchCappedOptional(url: string, o: { timeoutMs: number; maxBytes?: number }): Promise<Buffer | undefined> {
+  return fetchCappedOr404(url, o, true);
+}
+
+async function fetchCappedOr404(url: string, o: { timeoutMs: number; maxBytes?: number }, missingOk: boolean): Promise<Buffer | undefined> {
   const max = o.maxBytes ?? JSON_CAP_BYTES;
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(new Error(`GET ${url}: no whole answer in ${o.timeoutMs} ms`)), o.timeoutMs);
   try {
     const res = await fetch(url, { signal: ac.signal });
+    if (missingOk && res.status === 404) return undefined;
     if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
     const declared = Number(res.headers.get('content-length') ?? NaN);
     if (declared > max) throw new TransferError(`GET ${url}: the body is ${declared} bytes, more than the ${max} allowed`, 0);

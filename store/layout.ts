@@ -15,6 +15,8 @@ export const LOCK_FILE = '.lock';
 export const STAGING_PREFIX = '.build-';
 /** A pull's private folder, .pull-<version>-<pid>, renamed to <version> when every artifact checked out. */
 export const PULL_PREFIX = '.pull-';
+/** A version being pruned, .prune-<version>-<pid>: renamed out of sight, then removed. */
+export const PRUNE_PREFIX = '.prune-';
 
 export function isSafeName(s: string): boolean {
   return SAFE_NAME.test(s);

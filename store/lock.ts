@@ -13,3 +13,13 @@ export async function lockImage(imageDir: string): Promise<() => Promise<void>> 
   if ('pid' in got) throw new Error(`another build of ${imageDir} is running (pid ${got.pid}); wait for it or stop it`);
   return () => got.release();
 }
+
+const turns = new Map<string, Promise<unknown>>();
+
+/** Run `fn` after every earlier `fn` for `key` in this process: the image lock is one per process too. */
+export function inTurn<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const next = (turns.get(key) ?? Promise.resolve()).catch(() => {}).then(fn);
+  turns.set(key, next);
+  void next.finally(() => turns.get(key) === next && turns.delete(key)).catch(() => {});
+  return next;
+}

@@ -33,6 +33,8 @@ export interface Manifest {
   rootInputs: string;
   builtAt: string;
   builder: string;
+  /** build-image --keep: versions kept besides current, on the publisher and every replica (store/retention.ts); 0 keeps all. */
+  keep?: number;
   artifacts: Record<string, Artifact>;
 }
 

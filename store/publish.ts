@@ -9,8 +9,9 @@ import { removeTree } from '../rootfs/remove.js';
 import { run } from '../lib/run.js';
 import { isAlive } from '../lib/pid.js';
 import { renameDurable, symlinkAtomic } from '../lib/atomic.js';
-import { CURRENT, STAGING_PREFIX, currentVersion, listVersions } from './layout.js';
-import { BUILD_VERSION, versionCandidate } from './version.js';
+import { CURRENT, PRUNE_PREFIX, STAGING_PREFIX, currentVersion, listVersions } from './layout.js';
+import { retentionDrops } from './retention.js';
+import { versionCandidate } from './version.js';
 
 /** Remove staging folders of builds whose process is gone. */
 export async function sweepStaging(imageDir: string): Promise<string[]> {
@@ -57,16 +58,14 @@ export async function pointCurrent(imageDir: string, version: string): Promise<v
   await symlinkAtomic(version, join(imageDir, CURRENT));
 }
 
-/** Remove the oldest build versions beyond `keep`, never the one `current` names. */
+/** Remove what the retention rule (store/retention.ts) drops: all but `current` and the newest `keep`. The caller holds the image lock. */
 export async function pruneVersions(imageDir: string, keep: number): Promise<string[]> {
-  if (!keep) return [];
-  const current = await currentVersion(imageDir);
-  const versions = (await listVersions(imageDir)).filter((v) => BUILD_VERSION.test(v));
-  const removed: string[] = [];
-  for (const v of versions.slice(0, Math.max(0, versions.length - keep))) {
-    if (v === current) continue;
-    await rm(join(imageDir, v), { recursive: true, force: true });
-    removed.push(v);
+  const drops = retentionDrops({ versions: await listVersions(imageDir), current: await currentVersion(imageDir), keep });
+  for (const v of drops) {
+    // Out of sight first (hidden names are never served), then removed: a kill midway leaves no half version.
+    const hidden = join(imageDir, `${PRUNE_PREFIX}${v}-${process.pid}`);
+    await renameDurable(join(imageDir, v), hidden);
+    await rm(hidden, { recursive: true, force: true });
   }
-  return removed;
+  return drops;
 }

@@ -26,7 +26,12 @@ export interface LayerInputs {
   /** overlays/service/rootfs. */
   overlay: string;
   view: object;
+  /** The cluster's public key (build-image --sign-key): laid in as TRUST_KEY_FILE, so the replica serves with --trust. */
+  trustPem?: string;
 }
+
+/** Where the service layer keeps the cluster's public key; serve-start passes it as --trust. */
+export const TRUST_KEY_FILE = 'etc/diskless/trust.pub';
 
 /** Where distributions keep the C++ runtime the node binary links against. */
 const LIBSTDCXX_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64'];
@@ -69,6 +74,10 @@ export async function makeServiceLayer(o: LayerInputs): Promise<LayerResult> {
   const ipxeMissing = IPXE_FILES.filter((f) => !have.includes(f));
   for (const f of IPXE_FILES.filter((f) => have.includes(f))) await copyFile(join(o.ipxeDir, f), join(ipxe, f));
   await applyOverlay(o.overlay, o.dir, o.view);
+  if (o.trustPem) {
+    await mkdir(join(o.dir, 'etc/diskless'), { recursive: true });
+    await writeFile(join(o.dir, TRUST_KEY_FILE), o.trustPem, { mode: 0o644 });
+  }
   await writeFile(join(lib, 'live-layer'), 'This folder comes from the diskless service layer (service.squashfs).\n');
   return { packages: packages.length, ipxeMissing };
 }

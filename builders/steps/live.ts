@@ -2,7 +2,7 @@
 // the boot service from RAM with this image and the inventory bundled, so the first
 // node of a cluster with nothing running boots from it and PXE-boots the others.
 import { existsSync } from 'node:fs';
-import { link, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { render } from '../../lib/render.js';
 import { projectRoot } from '../../lib/paths.js';
@@ -57,6 +57,7 @@ export const liveStep = ({ opts, inv, entries }: LivePlan): BuildStep<'artifacts
     const unserved = [...new Set(inv.nodes.map((n) => n.image))].filter((i) => !bundled.includes(i));
     if (unserved.length) report.note(`inventory nodes use images not on the medium (they get an error script until a replica has them): ${unserved.join(', ')}; add --bundle NAME`);
     await writeFile(join(bundle, 'cluster.yaml'), inv.text);
+    if (existsSync(`${opts.inventory}.sig`)) await copyFile(`${opts.inventory}.sig`, join(bundle, 'cluster.yaml.sig'));
 
     if (!artifacts.service) throw new Error('--live needs the service step before it (the live node boots with service.squashfs)');
     const files = await writeSums(bundle);

@@ -1,5 +1,7 @@
 // manifest: what was built, from what, and the size and sha256 of every artifact.
+import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
+import { keyId, loadPrivateKey, SIG_SUFFIX, signBytes } from '../../lib/sign.js';
 import { packageVersion } from '../../lib/paths.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { describeArtifact, formatManifest, type Artifact, type Manifest } from '../../store/manifest.js';
@@ -32,9 +34,17 @@ export const manifest: BuildStep<'bootstrap' | 'kernel' | 'rootInputs' | 'module
       rootInputs: facts.rootInputs,
       builtAt: ctx.now.toISOString(),
       builder: `diskless ${packageVersion()}`,
+      keep: ctx.opts.keep ?? 0,
       artifacts,
     };
-    await writeFileAtomic(join(ctx.outDir, MANIFEST_FILE), formatManifest(m));
+    const text = formatManifest(m);
+    await writeFileAtomic(join(ctx.outDir, MANIFEST_FILE), text);
+    if (ctx.opts.signKey) {
+      // Signed in the staging folder: published with the version, whole or not at all.
+      const key = await loadPrivateKey(ctx.opts.signKey);
+      await writeFileAtomic(join(ctx.outDir, `${MANIFEST_FILE}${SIG_SUFFIX}`), signBytes(Buffer.from(text), key));
+      report.note(`${MANIFEST_FILE}${SIG_SUFFIX}: signed by key ${keyId(createPublicKey(key))}`);
+    }
     for (const a of Object.values(artifacts)) report.detail(`${a.file} ${a.size} bytes sha256 ${a.sha256}`);
     return {};
   },

@@ -1,7 +1,9 @@
 // service: the service layer (service.squashfs), an artifact beside the root image.
 // Nodes listed under servers: get it on top of the root and run their replica of the
 // boot service; the live medium boots with it too. Built with --service or --live.
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
+import { loadPrivateKey } from '../../lib/sign.js';
 import { projectRoot } from '../../lib/paths.js';
 import { ROOT_FORMATS } from '../../rootfs/formats.js';
 import { sha256File } from '../../store/hash.js';
@@ -10,6 +12,8 @@ import { imageView } from '../view.js';
 import type { BuildStep } from '../context.js';
 
 export const SERVICE_LAYER_FILE = 'service.squashfs';
+
+const publicPemOf = (k: KeyObject) => createPublicKey(k).export({ format: 'pem', type: 'spki' }).toString();
 
 export const service: BuildStep<'kernel' | 'artifacts', 'artifacts' | 'layers'> = {
   name: 'service',
@@ -27,6 +31,7 @@ export const service: BuildStep<'kernel' | 'artifacts', 'artifacts' | 'layers'> 
       ipxeDir: ctx.opts.ipxeDir ?? '/usr/lib/ipxe',
       overlay: join(ctx.opts.overlaysDir, 'service', 'rootfs'),
       view: imageView(ctx, facts.kernel.version),
+      trustPem: ctx.opts.signKey ? publicPemOf(await loadPrivateKey(ctx.opts.signKey)) : undefined,
     });
     if (layer.ipxeMissing.length) report.note(`no ${layer.ipxeMissing.join(', ')} on this host (apt-get install ipxe): firmware that is not iPXE yet cannot boot from these replicas`);
     const out = join(ctx.outDir, SERVICE_LAYER_FILE);

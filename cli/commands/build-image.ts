@@ -16,6 +16,7 @@ export interface BuildImageArgs {
   templates?: string;
   overlays?: string;
   keep: number;
+  'sign-key'?: string;
   service: boolean;
   live: boolean;
   inventory?: string;
@@ -41,7 +42,8 @@ export function builder(y: Argv, verb = '$0 build-image'): Argv<BuildImageArgs> 
     .option('cache-dir', { type: 'string', default: defaultCacheDir(), describe: 'where bootstrapped roots are cached' })
     .option('templates', { type: 'string', describe: 'templates folder (default: the one shipped with diskless)' })
     .option('overlays', { type: 'string', describe: 'overlays folder (default: the one shipped with diskless)' })
-    .option('keep', { type: 'number', default: 3, describe: 'how many versions to keep per image (current is never removed); 0 keeps all' })
+    .option('keep', { type: 'number', default: 3, describe: 'how many versions to keep per image besides current; carried in the manifest, so every replica keeps the same; 0 keeps all' })
+    .option('sign-key', { type: 'string', describe: 'sign manifest.json with this private key (diskless keygen); replicas with --trust take only signed images, and the service layer carries the public key' })
     .option('service', { type: 'boolean', default: false, describe: 'also make service.squashfs: diskless itself as a layer, so nodes listed under servers: in the inventory run a replica of the boot service (implied by --live)' })
     .option('live', { type: 'boolean', default: false, describe: 'also make OUT/<name>/<version>/live.iso: a BIOS+UEFI CD/USB medium that boots this image from RAM and serves --inventory (start a cluster with no node running)' })
     .option('inventory', { alias: 'i', type: 'string', describe: 'with --live: the cluster.yaml the live node serves; its boot menu has one entry per servers: address' })
@@ -102,6 +104,7 @@ export async function handler(argv: BuildImageArgs): Promise<void> {
         noCache: !argv.cache,
         variant: argv.variant,
         keep: argv.keep,
+        signKey: argv['sign-key'] ? resolve(argv['sign-key']) : undefined,
         service: argv.service,
         live: argv.live ? { inventory: resolve(argv.inventory!), bundle: argv.bundle?.map(String) } : undefined,
       },

@@ -24,6 +24,7 @@ export interface ServeArgs {
   'http-max-per-client': number;
   'http-cache-mb': number;
   verbose: boolean;
+  trust?: string;
 }
 
 function builder(y: Argv): Argv<ServeArgs> {
@@ -47,10 +48,12 @@ function builder(y: Argv): Argv<ServeArgs> {
     .option('http-max-per-client', { type: 'number', default: 32, describe: 'HTTP connections open at once from one client address (a node needs 1-2); more get 503. Raise it when many nodes reach us through one NAT address' })
     .option('http-cache-mb', { type: 'number', default: 1024, describe: 'memory for image artifacts held whole, so a boot storm is sent from memory (the least recently fetched go first; 0: always from disk)' })
     .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'one line per boot event: human text or JSON' })
+    .option('trust', { type: 'string', describe: 'the cluster public key (diskless keygen): take the inventory (local file, reloads, peers, --join) and image manifests only with a valid signature by it' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "log every ignored packet and debug detail, and the replicas' /status requests (heartbeats)" })
     .example('$0 serve -i cluster.yaml --images ./images', 'serve the cluster from this node (DHCP 67, TFTP 69, HTTP 80)')
     .example('$0 serve -i cluster.yaml --proxy-dhcp --http-port 8080', 'PXE only, next to an existing DHCP server')
     .example('$0 serve -i cluster.yaml --log-format json | jq .', 'boot events as JSON lines')
+    .example('$0 serve -i cluster.yaml --trust /etc/diskless/trust.pub', 'take only inventories and images signed with the cluster key (diskless keygen, diskless sign)')
     .example('$0 serve -i /var/lib/diskless/cluster.yaml --images /var/lib/diskless/images --join 10.77.0.1', 'a new replica: inventory and images from a running one')
     .epilog(
       'Run the same command on every replica: all read the same inventory and give the same answers.\n' +
@@ -73,11 +76,12 @@ async function handler(argv: ServeArgs): Promise<void> {
   }
   if (!Number.isInteger(argv['http-cache-mb']) || argv['http-cache-mb'] < 0) throw new Error(`--http-cache-mb ${argv['http-cache-mb']}: give whole MiB, 0 for none`);
   const events = new EventLog({ format: argv['log-format'] });
+  const trust = argv.trust ? await (await import('../../lib/sign.js')).loadTrustKey(resolve(argv.trust)) : undefined;
   if (argv.join !== undefined && !existsSync(resolve(argv.inventory))) {
     const { joinCluster } = await import('../../pxe/replica/join.js');
     const peers = argv.join.split(',').map((p) => p.trim()).filter(Boolean);
     if (peers.length === 0) throw new Error('--join: give the replicas to join as host[:port],...');
-    const { inventory, from } = await joinCluster({ peers, inventoryFile: resolve(argv.inventory), log: events.logger(argv.verbose) });
+    const { inventory, from } = await joinCluster({ peers, inventoryFile: resolve(argv.inventory), log: events.logger(argv.verbose), trust });
     events.emit({ kind: 'service', message: `joined cluster ${inventory.cluster} (inventory version ${inventory.version}) from ${from}; images follow by sync` });
   }
   const svc = await startService(
@@ -99,6 +103,7 @@ async function handler(argv: ServeArgs): Promise<void> {
       deadAfter: argv['dead-after'],
       httpLimits: { maxConnections: argv['http-max-connections'], maxConnectionsPerClient: argv['http-max-per-client'] },
       httpCacheBytes: argv['http-cache-mb'] * 1024 * 1024,
+      trust,
     },
     events,
   );

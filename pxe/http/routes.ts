@@ -10,6 +10,8 @@ export type Route =
   | { kind: 'ipxe-binary'; file: string }
   | { kind: 'status' }
   | { kind: 'inventory' }
+  /** The inventory's signature (FILE.sig), for replicas that trust the cluster key. */
+  | { kind: 'inventory-sig' }
   | { kind: 'not-found'; reason: string };
 
 export function route(rawPath: string): Route {
@@ -24,6 +26,7 @@ export function route(rawPath: string): Route {
   const [head, ...rest] = parts;
   if (head === 'status' && rest.length === 0) return { kind: 'status' };
   if (head === 'inventory' && rest.length === 0) return { kind: 'inventory' };
+  if (head === 'inventory.sig' && rest.length === 0) return { kind: 'inventory-sig' };
   if (head === 'boot' && rest.length === 1) {
     const m = /^(.+?)\.(ipxe|grub\.cfg)$/.exec(rest[0]!);
     const mac = m && normalizeMac(m[1]!);

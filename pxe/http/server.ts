@@ -24,6 +24,8 @@ export interface HttpServerOptions {
   address?: string;
   port?: number;
   onEvent?: (e: BootEvent) => void;
+  /** The served inventory's signature, for /inventory.sig; none: 404. */
+  inventorySig?: () => string | undefined;
   /** Extra fields for /status. */
   status?: () => object | Promise<object>;
   /** Connection caps and timeouts; DEFAULT_HTTP_LIMITS for what is not given. */
@@ -92,6 +94,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       case 'inventory':
         // The inventory as this replica serves it, for replicas with an older version.
         return text(200, inv.text, 'application/yaml');
+      case 'inventory-sig': {
+        const sig = opts.inventorySig?.();
+        return sig === undefined ? text(404, 'this replica serves an unsigned inventory\n') : text(200, sig);
+      }
       case 'boot-script':
         return bootScript(r, node, text);
       case 'artifact-sha256':
@@ -102,7 +108,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         } catch (err) {
           return text(404, `${(err as Error).message}\n`);
         }
-        if (r.kind === 'artifact' && r.file === 'manifest.json') return file(img.dir, r.file);
+        if (r.kind === 'artifact' && (r.file === 'manifest.json' || r.file === 'manifest.json.sig')) return file(img.dir, r.file);
         const art = Object.values(img.manifest.artifacts).find((a) => a.file === r.file);
         if (!art) return text(404, `image ${img.name} ${img.version} has no artifact ${r.file}\n`);
         if (r.kind === 'artifact-sha256') return text(200, `${art.sha256}  ${art.file}\n`);

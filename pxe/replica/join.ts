@@ -1,11 +1,13 @@
 // Joining a running cluster with nothing local: a node listed under servers: that
-// PXE-booted with the service layer knows only the replicas it booted from. It takes
-// the inventory from the first that answers (validated like a local file, written
-// atomically); the sync loop then pulls every image, verified, as for any replica.
-import { parseInventory, type Inventory } from '../../cluster/inventory.js';
+// PXE-booted with the service layer knows only the replicas it booted from (a list
+// from the kernel command line, which anyone on the boot network can forge). It takes
+// the inventory from the first that answers with a good one: validated like a local
+// file and, with a trusted key, signed by it (inventory-fetch.ts); a refusal is
+// logged and the next replica is asked. The sync loop then pulls every image.
+import type { Inventory } from '../../cluster/inventory.js';
 import type { Logger } from '../../lib/log.js';
-import { replaceInventoryFile } from './sync.js';
-import { fetchText } from '../../store/download.js';
+import type { TrustKey } from '../../lib/sign.js';
+import { fetchPeerInventory, saveInventory } from './inventory-fetch.js';
 
 export interface JoinOptions {
   /** host[:port] of replicas, tried in order. */
@@ -15,6 +17,8 @@ export interface JoinOptions {
   /** Give up after this long (ms); default: keep trying. */
   timeoutMs?: number;
   fetchTimeoutMs?: number;
+  /** Take only an inventory signed by this key. */
+  trust?: TrustKey;
 }
 
 export async function joinCluster(o: JoinOptions): Promise<{ inventory: Inventory; from: string }> {
@@ -25,12 +29,13 @@ export async function joinCluster(o: JoinOptions): Promise<{ inventory: Inventor
     for (const peer of o.peers) {
       const url = `http://${peer}/inventory`;
       try {
-        const text = await fetchText(url, { timeoutMs: o.fetchTimeoutMs ?? 5000 });
-        const inventory = parseInventory(text, url);
-        await replaceInventoryFile(o.inventoryFile, text);
-        return { inventory, from: peer };
+        const got = await fetchPeerInventory(peer, { timeoutMs: o.fetchTimeoutMs ?? 5000, trust: o.trust });
+        await saveInventory(o.inventoryFile, got.data, got.sig);
+        return { inventory: got.inventory, from: peer };
       } catch (err) {
-        problems.push(`${url}: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}`);
+        const why = (err as Error).message.replace(/\s*\n\s*/g, ' ');
+        if (/ refused: /.test(why)) o.log.warn(`join: ${why}; nothing written, asking the next replica`);
+        problems.push(`${url}: ${why}`);
       }
     }
     const waited = Date.now() - started;

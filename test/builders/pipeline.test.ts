@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { buildImage } from '../../builders/pipeline.js';
 import { readCpio } from '../../builders/cpio.js';
 import { memoryLogger } from '../../lib/log.js';
+import { generateKeys, loadTrustKey, verifyBytes } from '../../lib/sign.js';
 import { defaultOverlaysDir, projectRoot } from '../../lib/paths.js';
 import { FAKE_KVER, fakeBin, makeFakeRootTar, makeFakeTemplates } from '../helpers/fakeroot.js';
 
@@ -214,6 +215,24 @@ test('--keep removes the oldest versions after a publish, never current', async 
   const imageDir = join(out, 'fake-test-amd64');
   assert.equal(readdirSync(imageDir).filter((n) => !n.startsWith('.')).sort(), [...built.slice(2), 'current'].sort());
   assert.is(readlinkSync(join(imageDir, 'current')), built[3]);
+});
+
+test('--sign-key: manifest.json.sig is published with the version and verifies; the manifest carries --keep; a bad key fails first', async () => {
+  const out = join(work, 'out-signed');
+  const keys = join(work, 'keys');
+  mkdirSync(keys);
+  const k = generateKeys();
+  writeFileSync(join(keys, 'diskless.key'), k.privatePem, { mode: 0o600 });
+  writeFileSync(join(keys, 'diskless.pub'), k.publicPem);
+  const r = await buildImage(opts(out, { keep: 2, signKey: join(keys, 'diskless.key') }), { log: memoryLogger() });
+  const manifest = readFileSync(join(r.dir, 'manifest.json'));
+  verifyBytes(manifest, readFileSync(join(r.dir, 'manifest.json.sig')), await loadTrustKey(join(keys, 'diskless.pub')));
+  assert.is(JSON.parse(manifest.toString()).keep, 2);
+  await buildImage(opts(join(work, 'out-badkey'), { signKey: join(keys, 'diskless.pub') }), { log: memoryLogger() }).then(
+    () => assert.unreachable('should fail'),
+    (err: Error) => assert.match(err.message, /diskless\.pub is not an Ed25519 private key/),
+  );
+  assert.not.ok(existsSync(join(work, 'out-badkey', 'fake-test-amd64')), 'nothing built');
 });
 
 test('a template with a wrong module name fails in the initrd step, naming the module', async () => {

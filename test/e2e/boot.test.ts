@@ -1,7 +1,8 @@
 // The product, end to end: build-image debian, `diskless serve` in a network
 // namespace, and diskless machines PXE-booting in QEMU (TCG) from it, e1000 and
 // virtio at once, up to the image's own init. Each node reports on its serial
-// console that it runs on the read-only squashfs under a RAM overlay.
+// console that it runs on the read-only squashfs under a RAM overlay. The image and the
+// inventories are signed with the run's cluster key, and every replica serves with --trust.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -16,7 +17,8 @@ import { watchOutput } from '../../host/output.js';
 import { qemuMissing, startNode, type Nic } from '../../host/qemu.js';
 import { radvdMissing, startRadvd } from '../../host/radvd.js';
 import { projectRoot } from '../../lib/paths.js';
-import { buildImage, builtDebian } from '../helpers/built-image.js';
+import { buildImage, builtDebian, runKeys } from '../helpers/built-image.js';
+import { loadPrivateKey, loadTrustKey, signFile, verifyBytes } from '../../lib/sign.js';
 import { need } from '../helpers/need.js';
 
 const work = mkdtempSync(join(tmpdir(), 'diskless-e2e-'));
@@ -69,9 +71,10 @@ if (skip) {
     // Router advertisements, as on a normal network: without them iPXE waits ~15 s for IPv6.
     startRadvd(ns, 'br0', join(work, 'radvd.conf'));
     writeFileSync(join(work, 'cluster.yaml'), inventory);
+    await signFile(join(work, 'cluster.yaml'), await loadPrivateKey(runKeys().key));
     const serve = ns.spawn(
       ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(work, 'cluster.yaml'),
-        '--images', images, '--lease-file', join(work, 'leases.json'), '--log-format', 'json'],
+        '--images', images, '--lease-file', join(work, 'leases.json'), '--log-format', 'json', '--trust', runKeys().pub],
       { cwd: projectRoot() },
     );
     served = watchOutput(serve);
@@ -87,6 +90,9 @@ if (skip) {
     const imageDir = join(images, 'debian-bookworm-amd64');
     const version = readlinkSync(join(imageDir, 'current'));
     const manifest = JSON.parse(readFileSync(join(imageDir, version, 'manifest.json'), 'utf8'));
+    // A signed image, served by a replica that trusts only the run's key.
+    verifyBytes(readFileSync(join(imageDir, version, 'manifest.json')), readFileSync(join(imageDir, version, 'manifest.json.sig')), await loadTrustKey(runKeys().pub));
+    assert.not.match(served.log(), /no --trust key/);
     const started = Date.now();
     const machines = NODES.map((n, i) => {
       const child = startNode(ns, { tap: taps[i]!, mac: n.mac, nic: n.nic });
@@ -182,18 +188,19 @@ if (skip) {
       topo.hub.exec(['ip', 'link', 'set', tap, 'master', 'br0']);
       topo.hub.exec(['ip', 'link', 'set', tap, 'up']);
       startRadvd(topo.replicas[1]!, 'eth0', join(work, `radvd-${tag}.conf`));
-      const serves = topo.replicas.map((ns, i) => {
+      const serves = await Promise.all(topo.replicas.map(async (ns, i) => {
         const dir = join(work, `${tag}${i}`);
         mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, 'cluster.yaml'), inv);
+        await signFile(join(dir, 'cluster.yaml'), await loadPrivateKey(runKeys().key));
         cpSync(join(images, 'debian-bookworm-amd64'), join(dir, 'images', 'debian-bookworm-amd64'), { recursive: true, verbatimSymlinks: true });
         const child = ns.spawn(
           ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(dir, 'cluster.yaml'), '--images', join(dir, 'images'),
-            '--address', ips[i]!, '--sync-interval', '0', '--lease-file', join(dir, 'leases.json'), '--log-format', 'json'],
+            '--address', ips[i]!, '--sync-interval', '0', '--lease-file', join(dir, 'leases.json'), '--log-format', 'json', '--trust', runKeys().pub],
           { cwd: projectRoot() },
         );
         return { ns, dir, child, out: watchOutput(child) };
-      });
+      }));
       await Promise.all(serves.map((s, i) => s.out.waitFor(/serving cluster/, 30_000, `replica ${i}`)));
       return { topo, serves };
     } catch (err) {

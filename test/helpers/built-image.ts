@@ -2,11 +2,13 @@
 // `build-image debian` is built once per run (scripts/test.mjs gives each run a fresh
 // DISKLESS_TEST_RUN_DIR) and every build uses one bootstrap cache in that folder, so a
 // later build with other flags reuses the bootstrap. A lock file keeps two builds apart.
+// Every build is signed with the run's cluster key (runKeys), so replicas serve it with --trust.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/paths.js';
+import { generateKeys } from '../../lib/sign.js';
 
 export const DEBIAN = 'debian-bookworm-amd64';
 
@@ -56,10 +58,31 @@ function withLock<T>(fn: () => T): T {
   }
 }
 
+/**
+ * The run's cluster key pair (diskless keygen's file names), made on first use: written
+ * into a private folder renamed into place, so two files asking at once share one pair.
+ */
+export function runKeys(): { key: string; pub: string; id: string } {
+  const dir = join(runDir(), 'keys');
+  if (!existsSync(join(dir, 'diskless.pub'))) {
+    const tmp = mkdtempSync(join(runDir(), '.keys-'));
+    const k = generateKeys();
+    writeFileSync(join(tmp, 'diskless.key'), k.privatePem, { mode: 0o600 });
+    writeFileSync(join(tmp, 'diskless.pub'), k.publicPem);
+    writeFileSync(join(tmp, 'id'), k.id);
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }); // another process made them first
+    }
+  }
+  return { key: join(dir, 'diskless.key'), pub: join(dir, 'diskless.pub'), id: readFileSync(join(dir, 'id'), 'utf8') };
+}
+
 function build(args: string[], out: string): string {
   const res = spawnSync(
     process.execPath,
-    ['--import', 'tsx/esm', join(projectRoot(), 'cli/build-image.ts'), ...args, '--out', out, '--cache-dir', join(runDir(), 'cache')],
+    ['--import', 'tsx/esm', join(projectRoot(), 'cli/build-image.ts'), ...args, '--out', out, '--cache-dir', join(runDir(), 'cache'), '--sign-key', runKeys().key],
     { cwd: projectRoot(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
   const text = `${res.stdout}${res.stderr}`;

@@ -62,6 +62,7 @@ test('three replicas: an image spreads verified, a corrupted copy never does, a 
     // 2. A new version whose root image is corrupted on replica 0 is never taken.
     const bad = join(dirs[0]!, 'images', img.name, '20990101-000000');
     cpSync(join(dirs[0]!, 'images', img.name, img.version), bad, { recursive: true });
+    writeFileSync(join(bad, 'manifest.json'), JSON.stringify({ ...img.manifest, version: '20990101-000000' }));
     const root = readFileSync(join(bad, 'root.squashfs'));
     root.writeUInt8(root.readUInt8(1000) ^ 1, 1000);
     writeFileSync(join(bad, 'root.squashfs'), root);

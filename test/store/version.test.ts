@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareVersions, isNewer, sortVersions, versionCandidate, versionFor } from '../../store/version.js';
@@ -134,7 +134,7 @@ async function peer(root: string, inventoryHash: string): Promise<{ addr: string
   const srv = http.createServer(async (req, res) => {
     if (req.url === '/status') return res.end(JSON.stringify({ inventory: { version: 0, hash: inventoryHash }, images: await heldImages(root) }));
     const m = /^\/images\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(req.url ?? '');
-    if (!m) return res.writeHead(404).end();
+    if (!m || !existsSync(join(root, m[1]!, m[2]!, m[3]!))) return res.writeHead(404).end();
     res.end(readFileSync(join(root, m[1]!, m[2]!, m[3]!)));
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));

@@ -15,6 +15,7 @@ const DOCUMENTED: Record<Exclude<Route['kind'], 'not-found'>, { readme: string[]
   'ipxe-binary': { readme: ['/ipxe/<binary>'], example: ['/ipxe/undionly.kpxe'] },
   status: { readme: ['/status'], example: ['/status'] },
   inventory: { readme: ['/inventory'], example: ['/inventory'] },
+  'inventory-sig': { readme: ['/inventory.sig'], example: ['/inventory.sig'] },
 };
 
 /** The paths at the head of each item of the README's "HTTP paths:" list (or in its paragraph, unlisted). */
