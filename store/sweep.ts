@@ -1,15 +1,17 @@
 // What a kill leaves in the images folder, swept at start: a pull's .pull-* staging,
 // a build's .build-* staging and the temp files of crash-safe writes (a half-made
-// `current` link). Each image is swept under its lock, so a pull or build running in
-// another process is never touched; an image whose lock a live process holds is
-// skipped. Holding the lock, every .pull-* in it is an orphan, even one naming our
-// own pid (a restart can reuse it).
+// `current` link), and a prune's hidden .prune-* folder. Each image is swept under its
+// lock, so a build or prune running in another process is never touched; an image whose
+// lock a live process holds is skipped. A pull holds the lock only to rename its result
+// in, so a .pull-*-<pid> is left alone while another live process has that pid; one
+// naming our own pid is an orphan (we sweep before we pull, and a restart can reuse it).
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeTree } from '../rootfs/remove.js';
 import { strayTemps } from '../lib/atomic.js';
 import { tryLockFile } from '../lib/pidlock.js';
-import { LOCK_FILE, PULL_PREFIX, listImages } from './layout.js';
+import { LOCK_FILE, PRUNE_PREFIX, PULL_PREFIX, listImages } from './layout.js';
+import { isAlive } from '../lib/pid.js';
 import { sweepStaging } from './publish.js';
 
 export interface SweepReport {
@@ -41,7 +43,12 @@ export async function sweepStore(root: string): Promise<SweepReport> {
 async function sweepImage(dir: string): Promise<string[]> {
   const removed: string[] = [];
   const names = await readdir(dir).catch(() => [] as string[]);
-  for (const n of names.filter((n) => n.startsWith(PULL_PREFIX))) {
+  const pullRunning = (n: string) => {
+    const pid = Number(/-(\d+)$/.exec(n)?.[1]);
+    return pid !== process.pid && isAlive(pid);
+  };
+  const orphans = names.filter((n) => (n.startsWith(PULL_PREFIX) && !pullRunning(n)) || n.startsWith(PRUNE_PREFIX));
+  for (const n of orphans) {
     await removeTree(join(dir, n));
     removed.push(join(dir, n));
   }

@@ -23,16 +23,19 @@ test('leftovers of killed pulls, builds and writes are swept; versions, current 
 
   // Another image, mid-pull by a live process holding its lock.
   const busy = join(img.root, 'other');
-  mkdirSync(join(busy, `.pull-20260101-000000-1`), { recursive: true });
   const child = spawn('sleep', ['30']);
+  mkdirSync(join(busy, `.pull-20260101-000000-${child.pid}`), { recursive: true });
+  // A pull holds no lock while it downloads: one by a live process (not us) is left alone.
+  mkdirSync(join(dir, `.pull-20260105-000000-${child.pid}`));
+  mkdirSync(join(dir, `.prune-20260100-000000-${dead}`)); // a killed prune's hidden version
   try {
     await new Promise((r) => setTimeout(r, 50));
     writeFileSync(join(busy, '.lock'), JSON.stringify({ pid: child.pid, start: processStart(child.pid!), token: 't', owner: 'pull' }));
     const r = await sweepStore(img.root);
-    assert.equal(readdirSync(dir).sort(), ['current', img.version].sort());
-    assert.is(r.removed.length, 4, r.removed.join('\n'));
+    assert.equal(readdirSync(dir).sort(), [`.pull-20260105-000000-${child.pid}`, 'current', img.version].sort());
+    assert.is(r.removed.length, 5, r.removed.join('\n'));
     assert.equal(r.busy, [busy]);
-    assert.equal(readdirSync(busy).sort(), ['.lock', '.pull-20260101-000000-1']);
+    assert.equal(readdirSync(busy).sort(), ['.lock', `.pull-20260101-000000-${child.pid}`]);
   } finally {
     child.kill('SIGKILL');
   }
@@ -41,6 +44,7 @@ test('leftovers of killed pulls, builds and writes are swept; versions, current 
   const again = await sweepStore(img.root);
   assert.equal(again.busy, []);
   assert.equal(readdirSync(busy), []);
+  assert.equal(readdirSync(dir).sort(), ['current', img.version].sort());
 });
 
 test.run();
