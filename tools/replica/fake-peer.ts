@@ -6,7 +6,7 @@
 // prints LISTENING <port> once it listens.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { heldImages } from '../../store/held.js';
 
@@ -78,7 +78,9 @@ export async function startFakePeer(o: FakePeerOptions): Promise<FakePeer> {
       const block = Buffer.alloc(CHUNK, 0x55);
       return stream(res, () => (left <= 0 ? undefined : ((left -= CHUNK), block)), count);
     }
-    const data = readFileSync(join(o.imagesRoot, m[1]!, m[2]!, m[3]!));
+    const path = join(o.imagesRoot, m[1]!, m[2]!, m[3]!);
+    if (!existsSync(path)) return res.writeHead(404).end(); // e.g. the .sig of an unsigned image
+    const data = readFileSync(path);
     if (b?.kind === 'drip') {
       res.writeHead(200, { 'content-length': data.length });
       let off = 0;
