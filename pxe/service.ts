@@ -7,6 +7,7 @@ import type { Inventory, InventoryNode } from '../cluster/inventory.js';
 import { describeMissing, ImageStore } from './images.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import type { HttpLimits } from './http/limits.js';
+import { cacheBudgetFor } from './http/cache-budget.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { renderBootScript } from './bootscript.js';
@@ -46,7 +47,7 @@ export interface ServiceOptions {
   now?: () => number;
   /** HTTP connection caps and timeouts; DEFAULT_HTTP_LIMITS for what is not given. */
   httpLimits?: Partial<HttpLimits>;
-  /** Memory for image artifacts held whole by the HTTP server; 0 turns it off. */
+  /** Memory for image artifacts held whole by the HTTP server; 0 turns it off; default: cacheBudget (http/cache-budget.ts). */
   httpCacheBytes?: number;
   /** serve --trust: take the inventory (local, reloaded, or from a peer) and pulled manifests only signed by this key. */
   trust?: TrustKey;
@@ -173,9 +174,11 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   };
   const images = w.images;
   let dhcp: DhcpServer | undefined;
+  const cache = await cacheBudgetFor(opts.imagesDir, opts.httpCacheBytes);
+  w.events.emit({ kind: 'service', message: `HTTP memory for artifacts: ${cache.reason}` });
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
-    address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: opts.httpCacheBytes,
+    address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
     inventorySig: () => w.inventory.sig,
     status: async () => ({
       replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir),

@@ -22,7 +22,7 @@ export interface ServeArgs {
   'dead-after': number;
   'http-max-connections': number;
   'http-max-per-client': number;
-  'http-cache-mb': number;
+  'http-cache-mb'?: number;
   verbose: boolean;
   trust?: string;
 }
@@ -46,7 +46,7 @@ function builder(y: Argv): Argv<ServeArgs> {
     .option('dead-after', { type: 'number', default: 90, describe: "seconds without an answer from a replica before the others take over its share of the dynamic pool" })
     .option('http-max-connections', { type: 'number', default: 4096, describe: 'HTTP connections open at once, in all; more are closed at accept' })
     .option('http-max-per-client', { type: 'number', default: 32, describe: 'HTTP connections open at once from one client address (a node needs 1-2); more get 503. Raise it when many nodes reach us through one NAT address' })
-    .option('http-cache-mb', { type: 'number', default: 1024, describe: 'memory for image artifacts held whole, so a boot storm is sent from memory (the least recently fetched go first; 0: always from disk)' })
+    .option('http-cache-mb', { type: 'number', describe: 'memory for image artifacts held whole, so a boot storm is sent from memory (the least recently fetched go first; 0: always from disk). Default: off when --images is on tmpfs/ramfs, else min(1024, total memory/8)' })
     .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'one line per boot event: human text or JSON' })
     .option('trust', { type: 'string', describe: 'the cluster public key (diskless keygen): take the inventory (local file, reloads, peers, --join) and image manifests only with a valid signature by it' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "log every ignored packet and debug detail, and the replicas' /status requests (heartbeats)" })
@@ -74,7 +74,7 @@ async function handler(argv: ServeArgs): Promise<void> {
   for (const p of ['http-max-connections', 'http-max-per-client'] as const) {
     if (!Number.isInteger(argv[p]) || argv[p] < 1) throw new Error(`--${p} ${argv[p]}: give a whole number of connections, at least 1`);
   }
-  if (!Number.isInteger(argv['http-cache-mb']) || argv['http-cache-mb'] < 0) throw new Error(`--http-cache-mb ${argv['http-cache-mb']}: give whole MiB, 0 for none`);
+  if (argv['http-cache-mb'] !== undefined && (!Number.isInteger(argv['http-cache-mb']) || argv['http-cache-mb'] < 0)) throw new Error(`--http-cache-mb ${argv['http-cache-mb']}: give whole MiB, 0 for none`);
   const events = new EventLog({ format: argv['log-format'] });
   const trust = argv.trust ? await (await import('../../lib/sign.js')).loadTrustKey(resolve(argv.trust)) : undefined;
   if (argv.join !== undefined && !existsSync(resolve(argv.inventory))) {
@@ -102,7 +102,7 @@ async function handler(argv: ServeArgs): Promise<void> {
       syncInterval: argv['sync-interval'],
       deadAfter: argv['dead-after'],
       httpLimits: { maxConnections: argv['http-max-connections'], maxConnectionsPerClient: argv['http-max-per-client'] },
-      httpCacheBytes: argv['http-cache-mb'] * 1024 * 1024,
+      httpCacheBytes: argv['http-cache-mb'] === undefined ? undefined : argv['http-cache-mb'] * 1024 * 1024,
       trust,
     },
     events,
