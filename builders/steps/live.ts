@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { render } from '../../lib/render.js';
+import { loadPrivateKey, signBytes } from '../../lib/sign.js';
 import { projectRoot } from '../../lib/paths.js';
 import { loadInventory, type Inventory } from '../../cluster/inventory.js';
 import { liveEntries, liveHostProblems, makeIso, writeSums, type LiveEntry } from '../live/iso.js';
@@ -57,7 +58,14 @@ export const liveStep = ({ opts, inv, entries }: LivePlan): BuildStep<'artifacts
     const unserved = [...new Set(inv.nodes.map((n) => n.image))].filter((i) => !bundled.includes(i));
     if (unserved.length) report.note(`inventory nodes use images not on the medium (they get an error script until a replica has them): ${unserved.join(', ')}; add --bundle NAME`);
     await writeFile(join(bundle, 'cluster.yaml'), inv.text);
-    if (existsSync(`${opts.inventory}.sig`)) await copyFile(`${opts.inventory}.sig`, join(bundle, 'cluster.yaml.sig'));
+    // A replica node booted from this build's service layer trusts the build's key, so it
+    // joins the medium only if the bundled inventory is signed by it: sign it here.
+    if (ctx.opts.signKey) {
+      await writeFile(join(bundle, 'cluster.yaml.sig'), signBytes(Buffer.from(inv.text), await loadPrivateKey(ctx.opts.signKey)));
+      report.detail('cluster.yaml signed with the --sign-key key for the medium (cluster.yaml.sig)');
+    } else if (existsSync(`${opts.inventory}.sig`)) {
+      await copyFile(`${opts.inventory}.sig`, join(bundle, 'cluster.yaml.sig'));
+    }
 
     if (!artifacts.service) throw new Error('--live needs the service step before it (the live node boots with service.squashfs)');
     const files = await writeSums(bundle);

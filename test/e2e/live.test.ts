@@ -76,7 +76,7 @@ if (skip) {
     assert.match(report, /El Torito boot img :\s+1\s+BIOS\s+y/, 'BIOS El Torito entry');
     assert.match(report, /El Torito boot img :\s+2\s+UEFI\s+y/, 'UEFI El Torito entry');
     const ls = spawnSync('xorriso', ['-indev', iso, '-find', '/diskless', '-type', 'f'], { encoding: 'utf8' }).stdout;
-    for (const f of ['SHA256SUMS', 'cluster.yaml', ...['root.squashfs', 'service.squashfs', 'vmlinuz', 'initrd.img', 'manifest.json'].map((a) => `images/debian-bookworm-amd64/${version}/${a}`)]) {
+    for (const f of ['SHA256SUMS', 'cluster.yaml', 'cluster.yaml.sig', ...['root.squashfs', 'service.squashfs', 'vmlinuz', 'initrd.img', 'manifest.json', 'manifest.json.sig'].map((a) => `images/debian-bookworm-amd64/${version}/${a}`)]) {
       assert.ok(ls.includes(`/diskless/${f}'`), `${f} on the medium`);
     }
     spawnSync('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/boot/grub/grub.cfg', join(work, 'grub.cfg')]);
