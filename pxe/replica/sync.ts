@@ -156,8 +156,12 @@ async function syncPeer(peer: string, r: Round): Promise<void> {
     const byHash = r.announced.get(key) ?? new Map<string, string[]>();
     r.announced.set(key, byHash.set(img.manifest, [...(byHash.get(img.manifest) ?? []), peer]));
     if (r.claimed.has(key)) continue;
-    if (!(await retained(img, st, r))) continue;
+    // Claimed before the first await: peers' tasks run side by side and must not both pull it.
     r.claimed.add(key);
+    if (!(await retained(img, st, r))) {
+      r.claimed.delete(key);
+      continue;
+    }
     // Left claimed on failure: the other peers that announce it are asked once every peer's task is done.
     if (!(await pullFrom(peer, img, r))) r.failed.set(key, { img, peer });
   }

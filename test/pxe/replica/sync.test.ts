@@ -78,4 +78,30 @@ test('a peer whose /status is not a replica\'s is skipped and named; the round g
   }
 });
 
+test('two peers announcing the same version: it is pulled once, from one of them, and nothing fails', async () => {
+  const a = makeImages({ rootBytes: 200_000 });
+  const invFile = join(work, 'twin-peer.yaml');
+  writeFileSync(invFile, sample);
+  const p1 = await startFakeReplica({ inventoryFile: invFile, imagesDir: a.root });
+  const p2 = await startFakeReplica({ inventoryFile: invFile, imagesDir: a.root });
+  const dir = mkdtempSync(join(work, 'twin-'));
+  const file = join(dir, 'cluster.yaml');
+  writeFileSync(file, sample);
+  const log = memoryLogger();
+  try {
+    const r = await syncOnce({
+      peers: [`127.0.0.1:${p1.port}`, `127.0.0.1:${p2.port}`], imagesDir: join(dir, 'images'), inventoryFile: file,
+      inventory: () => parseInventory(readFileSync(file, 'utf8'), file), log, timeoutMs: 10_000,
+    });
+    assert.equal(r.pulled, [`${a.name}/${a.version}`]);
+    assert.equal(r.rejected, []);
+    assert.not.ok(log.lines.some((l) => l.includes('not taken')), log.lines.join('\n'));
+    const manifests = [...p1.requests, ...p2.requests].filter((u) => u.endsWith('/manifest.json'));
+    assert.is(manifests.length, 1, `one pull, not two: ${manifests.join(', ')}`);
+  } finally {
+    await p1.close();
+    await p2.close();
+  }
+});
+
 test.run();
