@@ -21,6 +21,7 @@ import { createLink, netnsAvailable } from '../host/netns.js';
 import { ip } from '../host/ip.js';
 import { waitFor } from '../host/output.js';
 import { randomFile } from '../tools/randomfile.js';
+import { median } from './median.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -135,10 +136,6 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const fmt = (n: number | null | undefined, d = 0) => (n == null ? '—' : n.toFixed(d));
 const ratio = (a: number | null, b: number | null) => (a && b ? a / b : null);
 const lines = ['| file | clients | ours MB/s (best) | busybox httpd MB/s (best) | nginx MB/s (best) | ours/busybox | ours/nginx |', '|---|---|---|---|---|---|---|'];

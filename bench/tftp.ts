@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import { createLink, netnsAvailable } from '../host/netns.js';
 import { startInNetns } from '../tools/tftp/netns.js';
 import { randomFile } from '../tools/randomfile.js';
+import { median } from './median.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -133,10 +134,6 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const fmt = (n: number | null | undefined) => (n == null ? '—' : n.toFixed(1));
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? a / b : null);
 const lines = [

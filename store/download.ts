@@ -37,13 +37,6 @@ export class TransferError extends Error {
   }
 }
 
-/** GET `url`, failing on a non-2xx answer or after `timeoutMs` in all. The body is not bounded: read it with fetchCapped instead. */
-export async function fetchOk(url: string, timeoutMs: number): Promise<Response> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  return res;
-}
-
 /**
  * GET `url` into memory, at most `maxBytes` of it: a longer body (declared or sent)
  * fails as soon as it passes the cap. The whole exchange is bounded by `timeoutMs`.
