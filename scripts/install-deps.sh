@@ -21,7 +21,8 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client radvd \
   qemu-system-x86 ipxe-qemu ipxe ovmf \
   libvirt-daemon-system libvirt-clients qemu-utils \
-  grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools >/dev/null
+  grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools \
+  shim-signed grub-efi-amd64-signed chromium >/dev/null
 [ -n "$added_policy" ] && $SUDO rm -f "$policy"
 # Stop the peer daemons if an install started them anyway (only those, by name).
 for svc in tftpd-hpa nginx; do
