@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { requireTools } from '../lib/run.js';
 import { runSteps, type Step, type StepTiming } from '../lib/progress.js';
 import type { Logger } from '../lib/log.js';
-import { loadTemplate } from './template.js';
+import { imageNameFor, loadTemplate } from './template.js';
 import { bootstrapperFor } from './bootstrappers/index.js';
 import { customize } from './steps/customize.js';
 import { findKernel, kernel } from './steps/kernel.js';
@@ -88,7 +88,7 @@ async function planBuild(opts: BuildOptions) {
   if (compression === 'zstd') tools.push('zstd');
   if (opts.service || opts.live) tools.push('mksquashfs');
   if (opts.live) tools.push(...LIVE_TOOLS);
-  const name = opts.name ?? [template.distro, template.bootstrap.suite, template.arch, template.variant].filter(Boolean).join('-');
+  const name = opts.name ?? imageNameFor(template);
   return { template, format, compression, live, tools: [...new Set(tools)], name };
 }
 

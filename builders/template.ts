@@ -40,7 +40,8 @@ const VariantSchema = z.strictObject({
 });
 
 export const TemplateSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be lower-case letters, digits, dots and dashes'),
+  /** The distribution's name, the first part of the image name (`<name>-<suite>-<arch>[-<variant>]`). */
+  name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be the distribution, lower-case letters, digits, dots and dashes: it starts the image name <name>-<suite>-<arch>'),
   description: z.string().optional(),
   arch: z.string().regex(/^[a-z0-9]+$/).default('amd64'),
   bootstrap: z.strictObject({
@@ -96,6 +97,14 @@ export interface Template extends TemplateData {
   file: string;
   /** sha256 over every file of the template folder (paths and contents). */
   hash: string;
+}
+
+/**
+ * The image a template builds: `<name>-<suite>-<arch>[-<variant>]`. The folder is only what
+ * `build-image <folder>` is called with; `name:` says which distribution it is.
+ */
+export function imageNameFor(t: Pick<Template, 'name' | 'arch' | 'variant'> & { bootstrap: { suite: string } }): string {
+  return [t.name, t.bootstrap.suite, t.arch, t.variant].filter(Boolean).join('-');
 }
 
 export async function listTemplates(templatesDir: string): Promise<string[]> {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listTemplates, loadTemplate } from '../../builders/template.js';
+import { imageNameFor, listTemplates, loadTemplate } from '../../builders/template.js';
 import { ConfigError } from '../../lib/yamlfile.js';
 import { defaultTemplatesDir, projectRoot } from '../../lib/paths.js';
 import { mmdebstrapArgs, sourceLines } from '../../builders/bootstrappers/mmdebstrap.js';
@@ -137,6 +137,29 @@ test('a keyring that is not there is named', async () => {
 test('mmdebstrap without sources is refused', async () => {
   const p = await problems(good.replace(/  sources:\n(    .*\n)+/, ''));
   assert.ok(p.some((x) => /bootstrap\.sources: mmdebstrap needs at least one source/.test(x)), p.join('\n'));
+});
+
+test('image name: the template name (not the folder), the suite, the arch, the variant', async () => {
+  const rows: Array<[folder: string, name: string, suite: string, variant: string | undefined, image: string]> = [
+    ['debian', 'debian', 'bookworm', undefined, 'debian-bookworm-amd64'],
+    ['trixie', 'debian', 'trixie', undefined, 'debian-trixie-amd64'],
+    ['my-lab', 'ubuntu', 'noble', undefined, 'ubuntu-noble-amd64'],
+    ['debian', 'debian', 'bookworm', 'xen-dom0', 'debian-bookworm-amd64-xen-dom0'],
+  ];
+  for (const [folder, name, suite, variant, image] of rows) {
+    const dir = mkdtempSync(join(tmpdir(), 'tpl-'));
+    try {
+      mkdirSync(join(dir, folder));
+      const yaml = good.replace('name: x', `name: ${name}`).replace(/bookworm/g, suite) +
+        'variants:\n  xen-dom0:\n    packages: [xen-system-amd64]\n';
+      writeFileSync(join(dir, folder, 'template.yaml'), yaml);
+      assert.is(imageNameFor(await loadTemplate(dir, folder, variant)), image, `${folder} name: ${name}`);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  }
+  const p = await problems(good.replace('name: x', 'name: Debian_12'));
+  assert.ok(p.some((x) => /template\.yaml:\d+: name: must be the distribution/.test(x)), p.join('\n'));
 });
 
 test.run();
