@@ -162,4 +162,22 @@ test('image name: the template name (not the folder), the suite, the arch, the v
   assert.ok(p.some((x) => /template\.yaml:\d+: name: must be the distribution/.test(x)), p.join('\n'));
 });
 
+test('the template hash is the parsed data: comments, quoting and key order change nothing; a value or another file does', async () => {
+  const hashOf = async (yaml: string, extra?: [string, string]) => {
+    const dir = tplDir(yaml);
+    try {
+      if (extra) writeFileSync(join(dir, 'x', extra[0]), extra[1]);
+      return (await loadTemplate(dir, 'x')).hash;
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  };
+  const base = await hashOf(good);
+  assert.is(await hashOf(`# a new comment\n${good.replace('kernel:', 'kernel:   # the kernel package')}`), base);
+  assert.is(await hashOf(good.replace('package: linux-image-amd64', 'package: "linux-image-amd64"')), base);
+  assert.is(await hashOf(good.replace('name: x\n', '') + 'name: x\n'), base, 'key order');
+  assert.is.not(await hashOf(good.replace('package: linux-image-amd64', 'package: linux-image-cloud-amd64')), base);
+  assert.is.not(await hashOf(good, ['extra.conf', 'x=1\n']), base, 'a file beside template.yaml counts');
+});
+
 test.run();
