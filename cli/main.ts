@@ -31,6 +31,19 @@ export function cli(args: string[], scriptName = 'diskless') {
     });
 }
 
+/**
+ * A reader that goes away (`build-image … 2>&1 | head`) must not kill a build half way:
+ * writes to a closed pipe are dropped, and the work finishes and cleans up.
+ */
+export function surviveClosedOutput(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+}
+
 export async function main(args: string[], scriptName?: string): Promise<void> {
+  surviveClosedOutput();
   await cli(args, scriptName).parseAsync();
 }
