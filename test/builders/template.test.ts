@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { imageNameFor, listTemplates, loadTemplate } from '../../builders/template.js';
 import { ConfigError } from '../../lib/yamlfile.js';
 import { defaultTemplatesDir, projectRoot } from '../../lib/paths.js';
-import { mmdebstrapArgs, sourceLines } from '../../builders/bootstrappers/mmdebstrap.js';
+import { missingPackages, mmdebstrapArgs, sourceLines } from '../../builders/bootstrappers/mmdebstrap.js';
+import { readFileSync } from 'node:fs';
 
 const shipped = defaultTemplatesDir();
 
@@ -178,6 +179,26 @@ test('the template hash is the parsed data: comments, quoting and key order chan
   assert.is(await hashOf(good.replace('name: x\n', '') + 'name: x\n'), base, 'key order');
   assert.is.not(await hashOf(good.replace('package: linux-image-amd64', 'package: linux-image-cloud-amd64')), base);
   assert.is.not(await hashOf(good, ['extra.conf', 'x=1\n']), base, 'a file beside template.yaml counts');
+});
+
+test("a package the suite lacks is named with the template, the suite and the fix (real apt output)", () => {
+  const out = readFileSync(join(projectRoot(), 'test/fixtures/apt/unable-to-locate.txt'), 'utf8');
+  const t = { file: 'templates/trixie/template.yaml', variant: 'xen-dom0', bootstrap: { suite: 'trixie' } } as Parameters<typeof missingPackages>[1];
+  const msg = missingPackages(out, t)!;
+  assert.match(msg, /^templates\/trixie\/template\.yaml: xen-hypervisor-4\.99-amd64, xen-utils-4\.99 are not in trixie \(packages of the base template or of variant xen-dom0\)/);
+  assert.match(msg, /unversioned metapackage/);
+  assert.is(missingPackages('E: Package \'vim\' has no installation candidate', t)!.includes('vim is not in trixie'), true);
+  assert.is(missingPackages('E: some other failure', t), undefined);
+});
+
+test('the shipped variants name no versioned package', async () => {
+  const own = join(projectRoot(), 'templates');
+  for (const name of await listTemplates(own)) {
+    const t = await loadTemplate(own, name);
+    for (const [v, variant] of Object.entries(t.variants)) {
+      for (const p of variant.packages) assert.not.match(p, /-\d+\.\d+/, `${name} variant ${v}: ${p} names a version`);
+    }
+  }
 });
 
 test.run();
