@@ -2,12 +2,12 @@
 //   bootstrap -> customize -> kernel -> root-image [-> service] -> initrd -> manifest -> publish
 // The initrd comes after the layers it mounts: their sha256 is built into it.
 // Each step returns the facts it makes (context.ts Facts); the pipeline hands them on.
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rmdir } from 'node:fs/promises';
+import { isAbsolute, join, relative } from 'node:path';
 import { requireTools } from '../lib/run.js';
 import { runSteps, type Step, type StepTiming } from '../lib/progress.js';
 import type { Logger } from '../lib/log.js';
-import { loadTemplate } from './template.js';
+import { imageNameFor, loadTemplate } from './template.js';
 import { bootstrapperFor } from './bootstrappers/index.js';
 import { customize } from './steps/customize.js';
 import { findKernel, kernel } from './steps/kernel.js';
@@ -88,8 +88,14 @@ async function planBuild(opts: BuildOptions) {
   if (compression === 'zstd') tools.push('zstd');
   if (opts.service || opts.live) tools.push('mksquashfs');
   if (opts.live) tools.push(...LIVE_TOOLS);
-  const name = opts.name ?? [template.distro, template.bootstrap.suite, template.arch, template.variant].filter(Boolean).join('-');
+  const name = opts.name ?? imageNameFor(template);
   return { template, format, compression, live, tools: [...new Set(tools)], name };
+}
+
+/** A path as the user would type it: relative when under the working folder, else absolute. */
+function shownPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
 }
 
 export interface BuildResult {
@@ -97,6 +103,8 @@ export interface BuildResult {
   version: string;
   dir: string;
   timings: StepTiming[];
+  /** Wall time of the whole build, from the lock to the build tree removed. */
+  seconds: number;
 }
 
 export async function buildImage(
@@ -107,6 +115,7 @@ export async function buildImage(
   if ((deps.uid ?? process.getuid?.()) !== 0) throw new Error(NEEDS_ROOT);
   await requireTools(tools);
 
+  const started = performance.now();
   const imageDir = join(opts.outDir, name);
   const now = deps.now ?? new Date();
   const release = await lockImage(imageDir);
@@ -131,11 +140,16 @@ export async function buildImage(
     };
     await mkdir(ctx.root);
     await mkdir(ctx.outDir);
-    deps.log.info(`building ${name} version ${s.version} from templates/${template.distro} (${format}, ${compression} initrd)`);
+    deps.log.info(`building ${name} version ${s.version} from ${shownPath(template.dir)} (${format}, ${compression} initrd)`);
     const timings = await runBuildSteps(stepsFor(opts, live), ctx);
-    return { name, version: s.version, dir: join(imageDir, s.version), timings };
+    // Removing the build tree takes seconds on a full root: say so, and count it in the build time.
+    deps.log.info('removing the build tree…');
+    await removeTree(staging);
+    staging = undefined;
+    return { name, version: s.version, dir: join(imageDir, s.version), timings, seconds: (performance.now() - started) / 1000 };
   } finally {
     if (staging) await removeTree(staging);
     await release();
+    await rmdir(imageDir).catch(() => {}); // only if empty: a failed first build leaves no image folder
   }
 }

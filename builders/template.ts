@@ -40,7 +40,8 @@ const VariantSchema = z.strictObject({
 });
 
 export const TemplateSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be lower-case letters, digits, dots and dashes'),
+  /** The distribution's name, the first part of the image name (`<name>-<suite>-<arch>[-<variant>]`). */
+  name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be the distribution, lower-case letters, digits, dots and dashes: it starts the image name <name>-<suite>-<arch>'),
   description: z.string().optional(),
   arch: z.string().regex(/^[a-z0-9]+$/).default('amd64'),
   bootstrap: z.strictObject({
@@ -94,8 +95,16 @@ export interface Template extends TemplateData {
   variant?: string;
   dir: string;
   file: string;
-  /** sha256 over every file of the template folder (paths and contents). */
+  /** sha256 over the parsed template data and every other file of the template folder. */
   hash: string;
+}
+
+/**
+ * The image a template builds: `<name>-<suite>-<arch>[-<variant>]`. The folder is only what
+ * `build-image <folder>` is called with; `name:` says which distribution it is.
+ */
+export function imageNameFor(t: Pick<Template, 'name' | 'arch' | 'variant'> & { bootstrap: { suite: string } }): string {
+  return [t.name, t.bootstrap.suite, t.arch, t.variant].filter(Boolean).join('-');
 }
 
 export async function listTemplates(templatesDir: string): Promise<string[]> {
@@ -107,8 +116,8 @@ export async function listTemplates(templatesDir: string): Promise<string[]> {
     .sort();
 }
 
-/** sha256 over the sorted relative paths and contents of every file below `dir`. */
-export async function hashTree(dir: string): Promise<string> {
+/** sha256 over the sorted relative paths and contents of every file below `dir` (but `skip`, relative paths). */
+export async function hashTree(dir: string, skip: string[] = []): Promise<string> {
   const h = createHash('sha256');
   const files: string[] = [];
   const walk = async (d: string) => {
@@ -119,7 +128,7 @@ export async function hashTree(dir: string): Promise<string> {
     }
   };
   await walk(dir);
-  for (const f of files.map((p) => relative(dir, p)).sort()) {
+  for (const f of files.map((p) => relative(dir, p)).filter((f) => !skip.includes(f)).sort()) {
     const full = join(dir, f);
     const data = (await lstat(full)).isSymbolicLink() ? Buffer.from(`symlink:${await readlink(full)}`) : await readFile(full);
     h.update(`${f}\0${data.length}\0`).update(data);
@@ -182,5 +191,25 @@ async function loadBaseTemplate(templatesDir: string, distro: string): Promise<T
     problems.push(`${file}: bootstrap.keyring: file ${resolveTemplatePath({ dir }, data.bootstrap.keyring)} does not exist`);
   }
   if (problems.length) throw new ConfigError(`${file} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, file, problems);
-  return { ...data, distro, dir, file, hash: await hashTree(dir) };
+  return { ...data, distro, dir, file, hash: await templateHash(dir, data) };
+}
+
+/**
+ * What the build depends on: the parsed template data (so comments, quoting and key order in
+ * template.yaml change nothing) and every other file of the folder, byte for byte.
+ */
+export async function templateHash(dir: string, data: TemplateData): Promise<string> {
+  return createHash('sha256')
+    .update(`data\0${canonicalJson(data)}\0files\0`)
+    .update(await hashTree(dir, ['template.yaml']))
+    .digest('hex');
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
 }

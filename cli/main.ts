@@ -6,6 +6,17 @@ import { vcCommand } from './commands/vc.js';
 import { keygenCommand, signCommand } from './commands/keygen.js';
 import { packageVersion } from '../lib/paths.js';
 
+/**
+ * DISKLESS_ARGS_ONLY=1: parse and validate the command line (unknown flags, bad values,
+ * the commands' own checks), say so and stop before doing anything. The README examples
+ * test runs every documented command line this way.
+ */
+function argsOnly(argv: { _: (string | number)[] }): void {
+  if (process.env.DISKLESS_ARGS_ONLY !== '1') return;
+  process.stdout.write(`arguments ok: ${argv._.join(' ')}\n`);
+  process.exit(0);
+}
+
 export function cli(args: string[], scriptName = 'diskless') {
   const y = yargs(args).scriptName(scriptName);
   // `build-image` alone is the same verb as its default command.
@@ -14,6 +25,7 @@ export function cli(args: string[], scriptName = 'diskless') {
       ? y.command(buildImageCommand(true))
       : y.command(buildImageCommand()).command(serveCommand).command(vcCommand).command(keygenCommand).command(signCommand).demandCommand(1, 'Name a command; try --help.');
   return withCommands
+    .middleware(argsOnly)
     .strict()
     .recommendCommands()
     .version(packageVersion())
@@ -31,6 +43,19 @@ export function cli(args: string[], scriptName = 'diskless') {
     });
 }
 
+/**
+ * A reader that goes away (`build-image … 2>&1 | head`) must not kill a build half way:
+ * writes to a closed pipe are dropped, and the work finishes and cleans up.
+ */
+export function surviveClosedOutput(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+}
+
 export async function main(args: string[], scriptName?: string): Promise<void> {
+  surviveClosedOutput();
   await cli(args, scriptName).parseAsync();
 }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { parseYaml, ConfigError } from '../lib/yamlfile.js';
+import { parseYaml, ConfigError, yamlLines } from '../lib/yamlfile.js';
 import { formatIp4, inCidr, normalizeMac, parseCidr, parseIp4, type Cidr } from './addr.js';
 
 const ip4 = z.string().refine((s) => parseIp4(s) !== undefined, 'must be an IPv4 address like 10.77.0.11');
@@ -102,51 +102,46 @@ export function networkFor(inv: Pick<Inventory, 'networks'>, ip: number): Networ
 export function parseInventory(text: string, file: string): Inventory {
   const data = parseYaml(text, file, InventorySchema);
   const problems: string[] = [];
-  const lineOf = (needle: string) => {
-    const i = text.split('\n').findIndex((l) => l.includes(needle));
-    return i < 0 ? 1 : i + 1;
-  };
+  const lineAt = yamlLines(text);
   const networks: Network[] = [data.network, ...data.subnets].map((n, i) => {
     const key = i === 0 ? 'network' : `subnets[${i - 1}]`;
+    const at = (...rest: (string | number)[]) => lineAt([...(i === 0 ? ['network'] : ['subnets', i - 1]), ...rest]);
     const subnet = parseCidr(n.subnet)!;
     const net: Network = { subnet, subnetText: n.subnet, router: n.router, dns: n.dns, domain: n.domain, leaseTime: n.leaseTime, relays: n.relays.map((r) => formatIp4(parseIp4(r)!)) };
-    const relayLine = (r: string) => {
-      const i = text.split('\n').findIndex((l) => /relays/.test(l) && l.includes(r));
-      return i < 0 ? lineOf(r) : i + 1;
-    };
     for (const [k, r] of net.relays.entries()) {
-      if (net.relays.indexOf(r) !== k) problems.push(`${file}:${relayLine(r)}: ${key}.relays[${k}]: ${r} is listed twice; list each relay once`);
-      if (r === '0.0.0.0' || r === '255.255.255.255') problems.push(`${file}:${relayLine(r)}: ${key}.relays[${k}]: ${r} cannot be a relay's address; give the address its packets come from`);
+      if (net.relays.indexOf(r) !== k) problems.push(`${file}:${at('relays', k)}: ${key}.relays[${k}]: ${r} is listed twice; list each relay once`);
+      if (r === '0.0.0.0' || r === '255.255.255.255') problems.push(`${file}:${at('relays', k)}: ${key}.relays[${k}]: ${r} cannot be a relay's address; give the address its packets come from`);
     }
     if (n.pool) {
       const start = parseIp4(n.pool.start)!;
       const end = parseIp4(n.pool.end)!;
-      if (start > end) problems.push(`${file}:${lineOf(n.pool.start)}: ${key}.pool: start ${n.pool.start} is after end ${n.pool.end}`);
-      if (!inCidr(subnet, start) || !inCidr(subnet, end)) problems.push(`${file}:${lineOf(n.pool.start)}: ${key}.pool: ${n.pool.start}-${n.pool.end} is not inside ${n.subnet}`);
+      if (start > end) problems.push(`${file}:${at('pool', 'start')}: ${key}.pool: start ${n.pool.start} is after end ${n.pool.end}`);
+      if (!inCidr(subnet, start) || !inCidr(subnet, end)) problems.push(`${file}:${at('pool', 'start')}: ${key}.pool: ${n.pool.start}-${n.pool.end} is not inside ${n.subnet}`);
       net.pool = { start, end };
     }
-    if (n.router && !inCidr(subnet, parseIp4(n.router)!)) problems.push(`${file}:${lineOf(n.router)}: ${key}.router: ${n.router} is not inside ${n.subnet}`);
+    if (n.router && !inCidr(subnet, parseIp4(n.router)!)) problems.push(`${file}:${at('router')}: ${key}.router: ${n.router} is not inside ${n.subnet}`);
     return net;
   });
   const nodes: InventoryNode[] = [];
   const seen = { mac: new Map<string, string>(), ip: new Map<string, string>(), name: new Map<string, string>() };
   data.nodes.forEach((n, i) => {
-    const where = `${file}:${lineOf(`name: ${n.name}`)}: nodes[${i}]`;
+    // Each problem names the line of the value at fault in this node (its mac:, ip:, …).
+    const where = (k: string) => `${file}:${lineAt(['nodes', i, k])}: nodes[${i}].${k}`;
     const m = normalizeMac(n.mac)!;
     const ipn = parseIp4(n.ip)!;
     const net = networks.find((x) => inCidr(x.subnet, ipn));
-    if (!net) problems.push(`${where}.ip: ${n.ip} is in no subnet of the inventory (${networks.map((x) => x.subnetText).join(', ')})`);
+    if (!net) problems.push(`${where('ip')}: ${n.ip} is in no subnet of the inventory (${networks.map((x) => x.subnetText).join(', ')})`);
     else {
-      if (ipn === net.subnet.network || ipn === net.subnet.broadcast) problems.push(`${where}.ip: ${n.ip} is the network or broadcast address of ${net.subnetText}`);
-      if (net.pool && ipn >= net.pool.start && ipn <= net.pool.end) problems.push(`${where}.ip: ${n.ip} is inside the dynamic pool; reserve addresses outside it`);
+      if (ipn === net.subnet.network || ipn === net.subnet.broadcast) problems.push(`${where('ip')}: ${n.ip} is the network or broadcast address of ${net.subnetText}`);
+      if (net.pool && ipn >= net.pool.start && ipn <= net.pool.end) problems.push(`${where('ip')}: ${n.ip} is inside the dynamic pool; reserve addresses outside it`);
     }
     for (const [k, v] of [['mac', m], ['ip', formatIp4(ipn)], ['name', n.name.toLowerCase()]] as const) {
       const prev = seen[k].get(v);
-      if (prev) problems.push(`${where}.${k}: ${v} is already used by ${prev}`);
+      if (prev) problems.push(`${where(k)}: ${v} is already used by ${prev}`);
       else seen[k].set(v, n.name);
     }
     const image = n.image ?? data.defaults.image;
-    if (!image) problems.push(`${where}.image: no image, and defaults.image is not set`);
+    if (!image) problems.push(`${where('image')}: no image, and defaults.image is not set`);
     nodes.push({
       name: n.name,
       mac: m,

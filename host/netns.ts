@@ -28,9 +28,13 @@ export class Netns {
     return { code: r.exitCode ?? null, stdout: r.stdout, stderr: r.stderr };
   }
 
-  /** Start a long-running process in the namespace; ended by destroy(). */
+  /**
+   * Start a long-running process in the namespace; ended by destroy(), and by the kernel
+   * when this process dies, even by SIGKILL (a parent-death signal: `ip netns exec` and
+   * `setpriv` exec in place, so the PID is the command's own).
+   */
   spawn(argv: string[], opts: StartOptions = {}): ChildProcess {
-    const child = start(ip.netnsExec(this.name, argv), opts);
+    const child = start(ip.netnsExec(this.name, ['setpriv', '--pdeathsig', 'SIGKILL', ...argv]), opts);
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     return child;

@@ -56,6 +56,22 @@ export function parseYaml<S extends z.ZodType>(text: string, file: string, schem
   throw new ConfigError(`${file} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, file, problems);
 }
 
+/**
+ * The line of the value at `path` in YAML text (or of its deepest parent that exists), for
+ * checks made after the schema: `lineAt(['nodes', 3, 'mac'])`.
+ */
+export function yamlLines(text: string): (path: readonly (string | number)[]) => number {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  return (path) => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n) as unknown[], true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return 1;
+  };
+}
+
 export async function loadYaml<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S>> {
   let text: string;
   try {

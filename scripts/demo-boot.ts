@@ -1,26 +1,44 @@
 // The main job, after the image is built: start `diskless serve` in a network
 // namespace of its own, PXE-boot one diskless node in QEMU from it, show the node's
-// console as it boots, and report the boot time. Removes everything it made.
-// Usage: node --import tsx/esm scripts/demo-boot.ts [--images DIR] [--nic e1000|virtio]
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// console as it boots, and report the boot time. Removes everything it made, also on
+// Ctrl-C or SIGTERM; its helpers (serve, radvd, QEMU) die with it even on SIGKILL.
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createNetns } from '../host/netns.js';
+import yargs from 'yargs';
+import { createNetns, type Netns } from '../host/netns.js';
 import { bootNetwork } from '../host/bridge.js';
-import { watchOutput } from '../host/output.js';
+import { stripControl, watchOutput } from '../host/output.js';
 import { defaultAccel, qemuMissing, startNode, type Nic } from '../host/qemu.js';
 import { radvdMissing, startRadvd } from '../host/radvd.js';
 import { projectRoot } from '../lib/paths.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-};
-const images = resolve(arg('images', './images'));
-const nic = arg('nic', 'virtio') as Nic;
+const argv = yargs(process.argv.slice(2))
+  .scriptName('demo-boot')
+  .usage('$0 [--images DIR] [--image NAME] [--nic e1000|virtio]\n\nBoot one diskless node in QEMU from `diskless serve`, both in a network namespace of their own.')
+  .option('images', { type: 'string', default: './images', describe: 'images folder (build-image --out)' })
+  .option('image', { type: 'string', default: 'debian-bookworm-amd64', describe: 'image the node boots: a folder under --images with a current version' })
+  .option('nic', { choices: ['e1000', 'virtio'] as const, default: 'virtio' as const, describe: "the node's network card (Debian's iPXE ROM for it)" })
+  .example('$0', 'boot the default Debian image from ./images')
+  .example('$0 --image ubuntu-noble-amd64 --nic e1000', 'boot another image, with an e1000 card')
+  .strict()
+  .help()
+  .fail((msg, err) => {
+    console.error(`demo-boot: ${err?.message ?? msg}\nRun 'demo-boot --help' for usage.`);
+    process.exit(2);
+  })
+  .parseSync();
+
+const images = resolve(argv.images);
 const missing = qemuMissing();
-if (missing) {
-  console.error(`demo: ${missing}`);
+if (missing) fail(missing);
+if (!existsSync(join(images, argv.image, 'current'))) {
+  const have = existsSync(images) ? readdirSync(images).filter((d) => existsSync(join(images, d, 'current'))) : [];
+  fail(`--image ${argv.image}: no ${join(images, argv.image, 'current')}; ${have.length ? `images there: ${have.join(', ')}` : `build one first: npx build-image debian --out ${argv.images}`}`);
+}
+
+function fail(msg: string): never {
+  console.error(`demo-boot: ${msg}`);
   process.exit(1);
 }
 
@@ -32,14 +50,28 @@ network:
   subnet: 10.77.0.0/24
 servers: [10.77.0.1]
 defaults:
-  image: debian-bookworm-amd64
+  image: ${argv.image}
 nodes:
   - { name: node01, mac: "52:54:00:77:00:01", ip: 10.77.0.11 }
 `,
 );
-const ns = createNetns('demo');
+
+let ns: Netns | undefined;
+async function cleanUp(): Promise<void> {
+  await ns?.destroy();
+  ns = undefined;
+  rmSync(work, { recursive: true, force: true });
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    console.error(`\ndemo-boot: ${sig}: stopping the node and the boot service, removing namespace and ${work}`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
 let code = 0;
 try {
+  ns = createNetns('demo');
   const [tap] = bootNetwork(ns, '10.77.0.1/24', 1);
   // A normal network has IPv6 router advertisements; without them iPXE waits ~15 s.
   if (!radvdMissing()) startRadvd(ns, 'br0', join(work, 'radvd.conf'));
@@ -51,10 +83,10 @@ try {
   serve.stdout?.on('data', (d: Buffer) => process.stdout.write(`[serve] ${d.toString().replace(/\n(?=.)/g, '\n[serve] ')}`));
   await served.waitFor(/serving cluster demo/, 30_000, 'diskless serve');
   const accel = defaultAccel();
-  console.log(`demo: booting node01 (${nic}, QEMU ${accel.toUpperCase()}, no disk) from the boot service in namespace ${ns.name}`);
+  console.log(`demo: booting node01 (${argv.image}, ${argv.nic}, QEMU ${accel.toUpperCase()}, no disk) from the boot service in namespace ${ns.name}`);
   const started = Date.now();
-  const node = startNode(ns, { tap: tap!, mac: '52:54:00:77:00:01', nic, accel });
-  node.stdout?.on('data', (d: Buffer) => process.stdout.write(d.toString().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')));
+  const node = startNode(ns, { tap: tap!, mac: '52:54:00:77:00:01', nic: argv.nic as Nic, accel });
+  node.stdout?.on('data', (d: Buffer) => process.stdout.write(stripControl(d.toString())));
   const up = await watchOutput(node).waitFor(/diskless: node-up .*/, 300_000, 'node01 to come up');
   console.log(`\ndemo: ${up[0]}`);
   console.log(`demo: node01 booted diskless in ${((Date.now() - started) / 1000).toFixed(1)} s (QEMU start to node-up)`);
@@ -62,6 +94,6 @@ try {
   console.error(`demo: ${(err as Error).message}`);
   code = 1;
 } finally {
-  await ns.destroy();
+  await cleanUp();
 }
 process.exit(code);

@@ -2,6 +2,19 @@
 # Debian 12 packages diskless needs to build images and to run its tests.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+
+# Node.js first: yargs needs Node >= 20.19, and Debian 12's own nodejs is 18.
+NODE_MIN=20.19.0
+node_fix="Debian 12's nodejs package is 18, too old. Install Node 20.19+ or 22 from NodeSource (https://github.com/nodesource/distributions: setup_22.x, then apt-get install nodejs), or with nvm; Debian 13's nodejs (20.19) works. Then run this script again."
+if ! command -v node >/dev/null; then
+  echo "install-deps: diskless needs Node.js >= $NODE_MIN and there is no node on PATH. $node_fix" >&2
+  exit 1
+fi
+node_version=$(node -p 'process.versions.node' 2>/dev/null || true)
+if [ "$(printf '%s\n%s\n' "$NODE_MIN" "$node_version" | sort -V | head -n 1)" != "$NODE_MIN" ]; then
+  echo "install-deps: diskless needs Node.js >= $NODE_MIN; $(command -v node) is ${node_version:-unknown}. $node_fix" >&2
+  exit 1
+fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 # Peer daemons (tftpd-hpa, dnsmasq, nginx, libvirtd: tests start their own with virtlogd -d; libvirtd -d; atftpd conflicts with tftpd-hpa, so bench/ unpacks its .deb) are installed for tests and benchmarks only:
@@ -29,4 +42,3 @@ for svc in tftpd-hpa nginx; do
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
 true
-command -v node >/dev/null || { echo "Node.js 20 or newer is needed (apt-get install nodejs npm)" >&2; exit 1; }

@@ -34,6 +34,26 @@ export async function cacheKey(t: Template, mmdebstrapVersion: string): Promise<
   return h.digest('hex').slice(0, 32);
 }
 
+/**
+ * apt's "Unable to locate package X" / "Package 'X' has no installation candidate", as a
+ * message naming the template, the suite and the fix (a version in the name is the usual cause).
+ */
+export function missingPackages(output: string, t: Pick<Template, 'file' | 'variant' | 'bootstrap'>): string | undefined {
+  const names = new Set<string>();
+  for (const m of output.matchAll(/Unable to locate package (\S+)|Package '?([^\s']+)'? has no installation candidate/g)) names.add(m[1] ?? m[2]!);
+  if (!names.size) return undefined;
+  const list = [...names];
+  const versioned = list.filter((n) => /\d+\.\d+/.test(n));
+  return (
+    `${t.file}: ${list.join(', ')} ${list.length > 1 ? 'are' : 'is'} not in ${t.bootstrap.suite}` +
+    `${t.variant ? ` (packages of the base template or of variant ${t.variant})` : ''}. ` +
+    (versioned.length
+      ? `${versioned.join(', ')} name${versioned.length > 1 ? '' : 's'} a version: list the distribution's unversioned metapackage instead (e.g. xen-system-amd64, not xen-hypervisor-4.17-amd64), so the template works on any suite. `
+      : '') +
+    `'apt-cache policy <package>' on a ${t.bootstrap.suite} system shows what the suite has.`
+  );
+}
+
 export const mmdebstrapBootstrapper: Bootstrapper = {
   method: 'mmdebstrap',
   tools: ['mmdebstrap', 'cp'],
@@ -52,15 +72,17 @@ export const mmdebstrapBootstrapper: Bootstrapper = {
       await removeTree(partial);
       await mkdir(partial);
       const argv = [...mmdebstrapArgs(t), t.bootstrap.suite, join(partial, 'root'), ...sourceLines(t)];
+      const said: string[] = [];
       try {
-        await run(argv, { log: ctx.log, onLine: (l) => report.detail(l), signal: ctx.signal });
+        await run(argv, { log: ctx.log, onLine: (l) => (report.detail(l), said.push(l) > 400 && said.shift()), signal: ctx.signal });
         await writeFile(join(partial, 'complete'), `${new Date().toISOString()}\n${argv.join(' ')}\n`);
         await run(['sync', '-f', partial]); // on disk before it is named complete
         await removeTree(entry);
         await renameDurable(partial, entry);
       } catch (err) {
         await removeTree(partial);
-        throw err;
+        const why = missingPackages([...said, (err as Error).message].join('\n'), t);
+        throw why ? new Error(why) : err;
       }
     }
     const from = await rootFromCache(cachedRoot, ctx.root, join(ctx.staging, 'layers'), { log: ctx.log, signal: ctx.signal });

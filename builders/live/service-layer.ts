@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { runtimePackages } from '../../lib/pkgdeps.js';
 import { applyOverlay } from '../steps/customize.js';
-import { globInRoot } from '../../rootfs/paths.js';
+import { globInRoot, resolveInRoot } from '../../rootfs/paths.js';
+import { CommandError, run } from '../../lib/run.js';
 
 /** iPXE binaries the boot service hands to firmware, from Debian's `ipxe` package. */
 export const IPXE_FILES = ['undionly.kpxe', 'ipxe.efi', 'snponly.efi'];
@@ -43,6 +44,34 @@ const LIBSTDCXX_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '
 export async function missingNodeRuntime(root: string, templateFile: string): Promise<string | undefined> {
   for (const dir of LIBSTDCXX_DIRS) if ((await globInRoot(root, `${dir}/libstdc++.so.6*`)).length) return undefined;
   return `the service layer runs node, which needs libstdc++.so.6 in the image, and it has none: add libstdc++6 (or your distribution's package) to packages: in ${templateFile}`;
+}
+
+/** The x86-64 dynamic loader every glibc system has here (the node binary's PT_INTERP). */
+const LOADER = '/lib64/ld-linux-x86-64.so.2';
+
+/**
+ * libstdc++ being there is not enough: the build host's node must run on the image's
+ * glibc. Run it with the image's own loader and libraries (no chroot needed) and say
+ * which glibc symbol is missing when it does not.
+ */
+export async function nodeFailsInImage(root: string, nodeBinary: string, templateFile: string): Promise<string | undefined> {
+  const loader = await resolveInRoot(root, LOADER).catch(() => undefined);
+  if (!loader || !existsSync(loader)) return `the service layer runs node, which needs ${LOADER} in the image, and it has none (${templateFile} makes no glibc image?)`;
+  const libs: string[] = [];
+  for (const d of LIBSTDCXX_DIRS) {
+    const p = await resolveInRoot(root, d).catch(() => undefined);
+    if (p && existsSync(p) && !libs.includes(p)) libs.push(p);
+  }
+  try {
+    await run([loader, '--library-path', libs.join(':'), nodeBinary, '-e', 'process.exit(0)'], { timeoutMs: 60_000 });
+    return undefined;
+  } catch (err) {
+    const why = err instanceof CommandError ? err.stderrTail || err.message : (err as Error).message;
+    return (
+      `the service layer ships this host's node (${nodeBinary}, ${process.version}), and it does not run on the image's libraries: ` +
+      `${why.trim().split('\n').slice(-2).join(' ')}. Build on a host whose glibc is not newer than the image's, or use an image of a newer suite`
+    );
+  }
 }
 
 export interface LayerResult {

@@ -1,5 +1,5 @@
 // kernel: take the kernel the template's package installed in the root.
-import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
 import { globInRoot, resolveInRoot } from '../../rootfs/paths.js';
@@ -42,6 +42,7 @@ export const kernel: BuildStep<'kernel', 'artifacts'> = {
       throw new Error(`kernel ${k.version} has no /lib/modules/${k.version} in the image`);
     }
     await copyFile(k.file, join(ctx.outDir, 'vmlinuz'));
+    await chmod(join(ctx.outDir, 'vmlinuz'), 0o644); // /boot/vmlinuz-* is 0600 on Debian; artifacts are served, so 0644 like the rest
     const artifacts: Record<string, string> = { kernel: 'vmlinuz' };
     for (const a of ctx.template.artifacts) {
       const src = await newestMatch(ctx.root, a.from);

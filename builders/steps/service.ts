@@ -7,7 +7,7 @@ import { loadPrivateKey } from '../../lib/sign.js';
 import { projectRoot } from '../../lib/paths.js';
 import { ROOT_FORMATS } from '../../rootfs/formats.js';
 import { sha256File } from '../../store/hash.js';
-import { makeServiceLayer, missingNodeRuntime } from '../live/service-layer.js';
+import { makeServiceLayer, missingNodeRuntime, nodeFailsInImage } from '../live/service-layer.js';
 import { imageView } from '../view.js';
 import type { BuildStep } from '../context.js';
 
@@ -21,7 +21,7 @@ export const service: BuildStep<'kernel' | 'artifacts', 'artifacts' | 'layers'> 
   needs: ['kernel', 'artifacts'],
   async run(ctx, facts, report) {
     if (facts.artifacts.xen) throw new Error('the service layer runs on a plain Linux node; build it without --variant');
-    const missing = await missingNodeRuntime(ctx.root, ctx.template.file);
+    const missing = (await missingNodeRuntime(ctx.root, ctx.template.file)) ?? (await nodeFailsInImage(ctx.root, process.execPath, ctx.template.file));
     if (missing) throw new Error(missing);
     const dir = join(ctx.staging, 'service-layer');
     const layer = await makeServiceLayer({

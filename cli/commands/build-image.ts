@@ -110,8 +110,7 @@ export async function handler(argv: BuildImageArgs): Promise<void> {
       },
       { log, signal: ac.signal },
     );
-    const total = res.timings.reduce((a, t) => a + t.seconds, 0);
-    log.info(`built ${res.name} ${res.version} in ${total.toFixed(1)}s: ${res.dir}`);
+    log.info(`built ${res.name} ${res.version} in ${res.seconds.toFixed(1)}s: ${res.dir}`);
     if (ac.signal.aborted) process.exitCode = 130;
   } catch (err) {
     if (ac.signal.aborted) {

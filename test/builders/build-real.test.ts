@@ -4,10 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBzImage } from '../../rootfs/kernel.js';
+import { projectRoot } from '../../lib/paths.js';
 import { buildImage as buildImageInto, builtDebian, DEBIAN } from '../helpers/built-image.js';
 import { need } from '../helpers/need.js';
 
@@ -40,6 +41,7 @@ function checkArtifacts(dir: string, format: 'squashfs' | 'erofs'): Manifest {
     const sum = execFileSync('sha256sum', [join(dir, a.file)]).toString().split(' ')[0];
     assert.is(sum, a.sha256, `${a.file} sha256`);
     assert.is(Number(execFileSync('stat', ['-c', '%s', join(dir, a.file)]).toString()), a.size, `${a.file} size`);
+    assert.is(execFileSync('stat', ['-c', '%a', join(dir, a.file)]).toString().trim(), '644', `${a.file} mode`);
   }
   // The kernel is a bzImage.
   assert.match(execFileSync('file', ['-b', join(dir, 'vmlinuz')]).toString(), /Linux kernel x86 boot executable bzImage/);
@@ -99,10 +101,15 @@ if (reason) {
     assert.is(m.rootFormat, 'erofs');
   });
 
-  test('an unchanged rebuild reuses the bootstrap and the root image', () => {
+  test('a rebuild whose template differs only in comments (from --templates DIR) reuses the bootstrap and the root image', () => {
     const imageDir = join(out, 'debian-bookworm-amd64');
     const before = readlinkSync(join(imageDir, 'current'));
-    const text = buildImage(['debian']);
+    const templates = join(work, 'templates');
+    cpSync(join(projectRoot(), 'templates'), templates, { recursive: true });
+    const yaml = join(templates, 'debian', 'template.yaml');
+    writeFileSync(yaml, `# a comment added by the test\n${readFileSync(yaml, 'utf8').replace(/\n/, '   # and one at the end of a line\n')}`);
+    const text = buildImage(['debian', '--templates', templates]);
+    assert.ok(text.includes(`from ${join(templates, 'debian')} (`), 'the build line names the templates folder used');
     assert.match(text, /reusing the cached bootstrap/);
     assert.match(text, /inputs unchanged: reusing/);
     const after = readlinkSync(join(imageDir, 'current'));

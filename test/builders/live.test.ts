@@ -3,11 +3,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { liveEntries, writeSums } from '../../builders/live/iso.js';
-import { missingNodeRuntime } from '../../builders/live/service-layer.js';
+import { missingNodeRuntime, nodeFailsInImage } from '../../builders/live/service-layer.js';
 import { parseInventory } from '../../cluster/inventory.js';
 import { needTool } from '../helpers/need.js';
 
@@ -31,6 +31,18 @@ test('the service layer needs libstdc++ in the image for its node binary: found 
   writeFileSync(join(root, 'usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30'), '');
   symlinkSync('usr/lib', join(root, 'lib'));
   assert.is(await missingNodeRuntime(root, 't.yaml'), undefined);
+});
+
+test("the shipped node must run on the image's glibc: it does on this host's own root; an image without the loader is named", async () => {
+  assert.is(await nodeFailsInImage('/', process.execPath, 't.yaml'), undefined);
+  const root = join(work, 'no-loader');
+  mkdirSync(join(root, 'usr/lib/x86_64-linux-gnu'), { recursive: true });
+  assert.match((await nodeFailsInImage(root, process.execPath, 't.yaml'))!, /needs \/lib64\/ld-linux-x86-64\.so\.2 in the image/);
+  // A loader that runs but libraries that are not glibc's: the failure is explained, not a crash.
+  mkdirSync(join(root, 'lib64'));
+  copyFileSync(realpathSync('/lib64/ld-linux-x86-64.so.2'), join(root, 'lib64/ld-linux-x86-64.so.2'));
+  writeFileSync(join(root, 'usr/lib/x86_64-linux-gnu/libc.so.6'), 'not a library');
+  assert.match((await nodeFailsInImage(root, process.execPath, 't.yaml'))!, /does not run on the image's libraries: .*Build on a host whose glibc/);
 });
 
 test('SHA256SUMS covers every file below the bundle and busybox sha256sum -c accepts it; a changed byte fails it', () => {

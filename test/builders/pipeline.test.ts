@@ -184,6 +184,27 @@ for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+test('a build whose output pipes close (2>&1 | head) still finishes, publishes and cleans up', async () => {
+  const out = join(work, 'out-pipe');
+  const { child, exit } = cli(out, fakeBin({}));
+  child.stdout.destroy();
+  child.stderr.destroy();
+  const res = await exit;
+  assert.is(res.code, 0, `exit ${res.code} ${res.signal}`);
+  const imageDir = join(out, 'fake-test-amd64');
+  assert.ok(existsSync(join(imageDir, 'current', 'manifest.json')), 'published');
+  assert.equal(readdirSync(imageDir).filter((n) => n.startsWith('.')), [], 'no staging or lock left');
+});
+
+test('a failed first build leaves no image folder behind', async () => {
+  const out = join(work, 'out-fail-first');
+  const { exit } = cli(out, fakeBin({ mksquashfs: 'echo "mksquashfs: no space left" >&2; exit 1' }));
+  const res = await exit;
+  assert.is(res.code, 1, res.text);
+  assert.match(res.text, /no space left/);
+  assert.equal(readdirSync(out), [], 'the output folder is as it was');
+});
+
 test('a second build while one runs is refused, naming the running pid', async () => {
   const out = join(work, 'out-lock');
   const marker = join(work, 'lock.pid');

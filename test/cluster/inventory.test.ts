@@ -44,10 +44,13 @@ test('the issue example loads, with defaults applied per node', () => {
   assert.match(inv.hash, /^[0-9a-f]{64}$/);
 });
 
-test('duplicates name the line and the node that already has the value', () => {
+test("duplicates name the line of the value at fault (its mac: or ip:, not the node's name:) and the node that already has it", () => {
   const p = problems(sample.replace('mac: 52-54-00-77-00-02', 'mac: 52:54:00:77:00:01').replace('ip: 10.77.0.12', 'ip: 10.77.0.11'));
-  assert.ok(p.some((x) => /cluster\.yaml:15: nodes\[1\]\.mac: 52:54:00:77:00:01 is already used by node01/.test(x)), p.join('\n'));
-  assert.ok(p.some((x) => /nodes\[1\]\.ip: 10\.77\.0\.11 is already used by node01/.test(x)), p.join('\n'));
+  assert.ok(p.some((x) => /cluster\.yaml:16: nodes\[1\]\.mac: 52:54:00:77:00:01 is already used by node01/.test(x)), p.join('\n'));
+  assert.ok(p.some((x) => /cluster\.yaml:17: nodes\[1\]\.ip: 10\.77\.0\.11 is already used by node01/.test(x)), p.join('\n'));
+  // A name that is a prefix of another, or quoted, still finds its own node's lines.
+  const q = problems(sample.replace('name: node01', 'name: "node0"').replace('name: node02', 'name: node01').replace('ip: 10.77.0.12', 'ip: 10.77.0.11'));
+  assert.ok(q.some((x) => /cluster\.yaml:17: nodes\[1\]\.ip: 10\.77\.0\.11 is already used by node0$/.test(x)), q.join('\n'));
 });
 
 test('bad values name the line and key', () => {
@@ -58,9 +61,9 @@ test('bad values name the line and key', () => {
 
 test('an address outside every subnet, or inside the pool, is refused', () => {
   const p = problems(sample.replace('ip: 10.77.0.11', 'ip: 10.78.0.11'));
-  assert.ok(p.some((x) => /nodes\[0\]\.ip: 10\.78\.0\.11 is in no subnet/.test(x)), p.join('\n'));
+  assert.ok(p.some((x) => /cluster\.yaml:13: nodes\[0\]\.ip: 10\.78\.0\.11 is in no subnet/.test(x)), p.join('\n'));
   const q = problems(sample.replace('  dns: [10.77.0.1]', '  dns: [10.77.0.1]\n  pool: { start: 10.77.0.10, end: 10.77.0.20 }'));
-  assert.ok(q.some((x) => /10\.77\.0\.11 is inside the dynamic pool/.test(x)), q.join('\n'));
+  assert.ok(q.some((x) => /cluster\.yaml:14: nodes\[0\]\.ip: 10\.77\.0\.11 is inside the dynamic pool/.test(x)), q.join('\n'));
 });
 
 test('no image anywhere is an error; unknown keys are named', () => {
