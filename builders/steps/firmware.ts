@@ -35,7 +35,7 @@ export const firmware: BuildStep<never, 'firmware' | 'artifacts'> = {
     const before = { files: tree.size, bytes: treeBytes(tree) };
     const summary: FirmwareSummary = { mode, modules: 0, named: 0, before, kept: before, dropped: { files: 0, bytes: 0 } };
     if (mode === 'all' || tree.size === 0) {
-      report.note(`/lib/firmware: ${mode === 'all' ? 'firmware: all keeps' : 'nothing to trim in'} ${before.files} files, ${mb(before.bytes)}`);
+      report.note(tree.size ? `/lib/firmware: firmware: all keeps its ${before.files} files, ${mb(before.bytes)}` : '/lib/firmware: empty or absent, nothing to keep or drop');
       return { firmware: summary, artifacts: {} };
     }
     let named = new Set<string>();
