@@ -86,14 +86,17 @@ function checkArtifacts(dir: string, format: 'squashfs' | 'erofs'): Manifest {
 
 const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+)/;
 
-/** One node with 1 GiB of RAM PXE-boots `image` from `diskless serve` in a namespace of its own, to node-up. */
+/**
+ * One node with 1 GiB of RAM PXE-boots `image` from `diskless serve` in a namespace of its own, to node-up.
+ * no_timer_check: under TCG on a loaded host Ubuntu's kernel can find the IO-APIC timer too slow and panic.
+ */
 async function bootWith1GiB(images: string, image: string): Promise<void> {
   need(netnsAvailable() ?? qemuMissing() ?? radvdMissing());
   const ns = createNetns('ubuntu');
   try {
     const [tap] = bootNetwork(ns, '10.76.0.1/24', 1);
     startRadvd(ns, 'br0', join(work, 'radvd.conf'));
-    writeFileSync(join(work, 'cluster.yaml'), `cluster: ubuntu\nnetwork:\n  subnet: 10.76.0.0/24\nservers: [10.76.0.1]\ndefaults: { image: ${image} }\nnodes:\n  - { name: u1, mac: "52:54:00:76:00:01", ip: 10.76.0.11 }\n`);
+    writeFileSync(join(work, 'cluster.yaml'), `cluster: ubuntu\nnetwork:\n  subnet: 10.76.0.0/24\nservers: [10.76.0.1]\ndefaults: { image: ${image}, kernelArgs: no_timer_check }\nnodes:\n  - { name: u1, mac: "52:54:00:76:00:01", ip: 10.76.0.11 }\n`);
     const serve = watchOutput(ns.spawn(
       ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(work, 'cluster.yaml'), '--images', images, '--lease-file', join(work, 'leases.json')],
       { cwd: projectRoot() },
