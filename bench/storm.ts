@@ -6,6 +6,7 @@
 // Topology: a hub namespace with a bridge holds the nodes (one runner process);
 // each server is its own namespace joined to the bridge by a veth.
 // Usage: node --import tsx/esm bench/storm.ts [--sizes 100,500] [--concurrency 0 (all)] [--runs 3]
+//    or: bench/storm.ts --images DIR --before NAME --after NAME (two images, root fetched too)
 // Writes bench/results/storm.json.
 //
 // Fairness. dnsmasq's lease file lives on tmpfs (no fsync cost; see bench/dhcp.ts) and
@@ -17,6 +18,11 @@
 // counts the packets they dropped (/status dhcpLimited), which must stay 0 for a storm of
 // legitimate nodes. The previous results file is compared against: each set-up's median,
 // and our speed-up over dnsmasq (which cancels out how busy the machine was).
+// With --images DIR --before NAME --after NAME: two real images compared instead (bench/storm-images.ts).
+if (process.argv.includes('--images')) {
+  await import('./storm-images.js');
+  process.exit(process.exitCode ?? 0);
+}
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';

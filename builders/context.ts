@@ -6,6 +6,8 @@ import type { StepReporter } from '../lib/progress.js';
 import type { Template } from './template.js';
 import type { ModulePlan } from './modules.js';
 import type { RootFormat } from '../rootfs/formats.js';
+import type { FirmwareSummary } from './steps/firmware.js';
+import type { Freed, TrimKind } from './trim.js';
 
 export interface BuildOptions {
   distro: string;
@@ -76,6 +78,10 @@ export interface Facts {
   rootInputs: string;
   /** root-image and service: file -> sha256 of each read-only layer the initrd mounts; built into the initrd. */
   layers: Readonly<Record<string, string>>;
+  /** firmware: what the firmware closure kept and dropped. */
+  firmware: FirmwareSummary;
+  /** trim: what each kind of weight the template leaves out freed. */
+  trimmed: Record<TrimKind, Freed>;
   /** initrd: the modules the initrd ships. */
   modules: ModulePlan;
   /** Artifact key -> file in outDir. Every step that makes artifacts returns its own; the pipeline merges them. */

@@ -1,5 +1,5 @@
 // build-image as a list of named steps:
-//   bootstrap -> customize -> kernel -> root-image [-> service] -> initrd -> manifest -> publish
+//   bootstrap -> customize -> kernel -> trim -> firmware -> root-image [-> service] -> initrd -> manifest -> publish
 // The initrd comes after the layers it mounts: their sha256 is built into it.
 // Each step returns the facts it makes (context.ts Facts); the pipeline hands them on.
 import { mkdir, rmdir } from 'node:fs/promises';
@@ -11,6 +11,8 @@ import { imageNameFor, loadTemplate } from './template.js';
 import { bootstrapperFor } from './bootstrappers/index.js';
 import { customize } from './steps/customize.js';
 import { findKernel, kernel } from './steps/kernel.js';
+import { firmware } from './steps/firmware.js';
+import { trim } from './steps/trim.js';
 import { initrd } from './steps/initrd.js';
 import { rootImage } from './steps/rootimage.js';
 import { manifest } from './steps/manifest.js';
@@ -49,7 +51,7 @@ const publishStep: BuildStep = {
 
 /** The steps a build runs: the service layer with --service or --live, the medium with --live. */
 export function stepsFor(opts: Pick<BuildOptions, 'service'>, live?: LivePlan): AnyBuildStep[] {
-  const steps: AnyBuildStep[] = [bootstrap, customize, kernel, rootImage];
+  const steps: AnyBuildStep[] = [bootstrap, customize, kernel, trim, firmware, rootImage];
   if (opts.service || live) steps.push(service);
   steps.push(initrd, manifest);
   if (live) steps.push(liveStep(live));

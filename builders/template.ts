@@ -7,6 +7,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { z } from 'zod';
 import { loadYaml, ConfigError } from '../lib/yamlfile.js';
 import { SAFE_NAME } from '../store/layout.js';
+import { FirmwareSchema, TrimSchema } from './weight.js';
 
 const absPath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path inside the image, starting with /');
 const moduleList = z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a kernel module name like virtio_net'));
@@ -80,6 +81,10 @@ export const TemplateSchema = z.strictObject({
     .min(1),
   /** Paths (shell-style globs, inside the image) removed after customization. */
   prune: z.array(absPath).default([]),
+  /** Which of /lib/firmware to keep (builders/weight.ts): closure (default), all, none; plus keep globs. */
+  firmware: FirmwareSchema,
+  /** Docs, man pages, locales, apt lists and /boot's kernel copy, left out by default. */
+  trim: TrimSchema,
   /** Overlays from overlays/<name>/ applied in order, then this template's own rootfs/. */
   overlays: z.array(z.string().regex(/^[a-z0-9_-]+$/)).default([]),
   artifacts: z.array(ArtifactSchema).default([]),

@@ -28,6 +28,17 @@ export interface Manifest {
   initrdModules: string[];
   /** Requested modules that are built into this kernel (nothing to ship). */
   initrdBuiltin: string[];
+  /** The firmware closure (build step firmware): mode, and files/bytes before, kept and dropped; `dropped.list` names the artifact listing the dropped paths. */
+  firmware?: {
+    mode: string;
+    modules: number;
+    named: number;
+    before: { files: number; bytes: number };
+    kept: { files: number; bytes: number };
+    dropped: { files: number; bytes: number; list?: string };
+  };
+  /** Files and bytes each kind of trim (template trim:) left out of the root. */
+  trimmed?: Record<string, { files: number; bytes: number }>;
   bootstrap: { method: string; cacheKey?: string; cached?: boolean; sourceHash: string };
   /** Hash of every input of the root image (bootstrap, template, overlays, name, builder). */
   rootInputs: string;

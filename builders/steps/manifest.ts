@@ -8,10 +8,10 @@ import { describeArtifact, formatManifest, type Artifact, type Manifest } from '
 import { MANIFEST_FILE } from '../../store/layout.js';
 import type { BuildStep } from '../context.js';
 
-export const manifest: BuildStep<'bootstrap' | 'kernel' | 'rootInputs' | 'modules' | 'artifacts'> = {
+export const manifest: BuildStep<'bootstrap' | 'kernel' | 'rootInputs' | 'modules' | 'artifacts' | 'firmware' | 'trimmed'> = {
   name: 'manifest',
   describe: 'hash the artifacts and write manifest.json',
-  needs: ['bootstrap', 'kernel', 'rootInputs', 'modules', 'artifacts'],
+  needs: ['bootstrap', 'kernel', 'rootInputs', 'modules', 'artifacts', 'firmware', 'trimmed'],
   async run(ctx, facts, report) {
     const artifacts: Record<string, Artifact> = {};
     for (const [key, file] of Object.entries(facts.artifacts).sort()) artifacts[key] = await describeArtifact(ctx.outDir, file);
@@ -30,6 +30,8 @@ export const manifest: BuildStep<'bootstrap' | 'kernel' | 'rootInputs' | 'module
       initrdCompression: ctx.compression,
       initrdModules: facts.modules.modules.map((x) => x.name),
       initrdBuiltin: facts.modules.builtin,
+      firmware: facts.firmware,
+      trimmed: facts.trimmed,
       bootstrap: facts.bootstrap,
       rootInputs: facts.rootInputs,
       builtAt: ctx.now.toISOString(),

@@ -62,7 +62,7 @@ export function builder(y: Argv, verb = '$0 build-image'): Argv<BuildImageArgs> 
     .example(`${verb} debian --live -i cluster.yaml`, 'also a live.iso that boots the first node and serves cluster.yaml from RAM')
     .example(`${verb} debian --no-cache`, 'fresh bootstrap, ignoring the cache')
     .epilog(
-      'Steps: bootstrap, customize, kernel, initrd, root-image, (service,) manifest, (live,) publish. Each prints its time.\n' +
+      'Steps: bootstrap, customize, kernel, trim, firmware, root-image, (service,) initrd, manifest, (live,) publish. Each prints its time.\n' +
         'The new version becomes OUT/<name>/current only when every step has passed; a failed or\n' +
         'interrupted build leaves the previous current untouched. Needs root (mmdebstrap, mknod, chown).',
     ) as unknown as Argv<BuildImageArgs>;

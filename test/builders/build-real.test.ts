@@ -1,6 +1,7 @@
 // The real thing: `build-image debian` with real mmdebstrap from Debian's archive,
 // real mksquashfs/mkfs.erofs, then every artifact checked with independent tools.
-// `build-image ubuntu` runs too when Ubuntu's archive answers.
+// `build-image ubuntu` runs too when Ubuntu's archive answers: its root, after the firmware
+// closure and trim, is under 250 MB, and a node with 1 GiB of RAM boots it to node-up.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,6 +12,14 @@ import { isBzImage } from '../../rootfs/kernel.js';
 import { projectRoot } from '../../lib/paths.js';
 import { buildImage as buildImageInto, builtDebian, DEBIAN } from '../helpers/built-image.js';
 import { need } from '../helpers/need.js';
+import { readCpio } from '../../builders/cpio.js';
+import { modinfoFirmware } from '../../builders/elf.js';
+import { bootNetwork } from '../../host/bridge.js';
+import { createNetns, netnsAvailable } from '../../host/netns.js';
+import { watchOutput } from '../../host/output.js';
+import { qemuMissing, startNode } from '../../host/qemu.js';
+import { radvdMissing, startRadvd } from '../../host/radvd.js';
+import type { Manifest as StoreManifest } from '../../store/manifest.js';
 
 const work = mkdtempSync(join(tmpdir(), 'diskless-real-'));
 const out = join(work, 'images');
@@ -29,6 +38,8 @@ interface Manifest {
   initrdModules: string[];
   initrdBuiltin: string[];
   rootFormat: string;
+  firmware: NonNullable<StoreManifest['firmware']>;
+  trimmed: NonNullable<StoreManifest['trimmed']>;
   bootstrap: { cached?: boolean };
   artifacts: Record<string, { file: string; size: number; sha256: string }>;
 }
@@ -74,6 +85,34 @@ function checkArtifacts(dir: string, format: 'squashfs' | 'erofs'): Manifest {
   return m;
 }
 
+const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+)/;
+
+/**
+ * One node with 1 GiB of RAM PXE-boots `image` from `diskless serve` in a namespace of its own, to node-up.
+ * no_timer_check: under TCG on a loaded host Ubuntu's kernel can find the IO-APIC timer too slow and panic.
+ */
+async function bootWith1GiB(images: string, image: string): Promise<void> {
+  need(netnsAvailable() ?? qemuMissing() ?? radvdMissing());
+  const ns = createNetns('ubuntu');
+  try {
+    const [tap] = bootNetwork(ns, '10.76.0.1/24', 1);
+    startRadvd(ns, 'br0', join(work, 'radvd.conf'));
+    writeFileSync(join(work, 'cluster.yaml'), `cluster: ubuntu\nnetwork:\n  subnet: 10.76.0.0/24\nservers: [10.76.0.1]\ndefaults: { image: ${image}, kernelArgs: no_timer_check }\nnodes:\n  - { name: u1, mac: "52:54:00:76:00:01", ip: 10.76.0.11 }\n`);
+    const serve = watchOutput(ns.spawn(
+      ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', join(work, 'cluster.yaml'), '--images', images, '--lease-file', join(work, 'leases.json')],
+      { cwd: projectRoot() },
+    ));
+    await serve.waitFor(/serving cluster ubuntu/, 30_000, 'diskless serve');
+    const started = Date.now();
+    const node = watchOutput(startNode(ns, { tap: tap!, mac: '52:54:00:76:00:01', nic: 'virtio', memMb: 1024 }));
+    const up = await node.waitFor(NODE_UP, 600_000, `${image} to come up with 1 GiB`);
+    assert.equal([up[1], up[2], up[3], up[6], up[7]], ['u1', '10.76.0.11/24', image, 'squashfs,ro', 'tmpfs']);
+    console.log(`ubuntu: node-up with 1 GiB of RAM in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    await ns.destroy();
+  }
+}
+
 const reason = hostProblem();
 if (reason) {
   test('real build-image', () => need(reason));
@@ -81,15 +120,25 @@ if (reason) {
   test('build-image debian: real bootstrap, every artifact checked', () => {
     // The run's one plain debian build (test/helpers/built-image.ts), with a fresh cache.
     const text = builtDebian(out).log;
-    const done = ['bootstrap', 'customize', 'kernel', 'root-image', 'initrd', 'manifest', 'publish'].map((step) => {
+    const done = ['bootstrap', 'customize', 'kernel', 'trim', 'firmware', 'root-image', 'initrd', 'manifest', 'publish'].map((step) => {
       const at = text.search(new RegExp(`\\] ${step}: done in [\\d.]+s`));
       assert.ok(at >= 0, `${step} progress line`);
       return at;
     });
     assert.equal(done, [...done].sort((a, b) => a - b), 'the steps in order: the initrd after the root image');
     const imageDir = join(out, DEBIAN);
-    const m = checkArtifacts(join(imageDir, readlinkSync(join(imageDir, 'current'))), 'squashfs');
+    const dir = join(imageDir, readlinkSync(join(imageDir, 'current')));
+    const m = checkArtifacts(dir, 'squashfs');
     assert.is(m.bootstrap.cached, false);
+    // The firmware closure ran, and kept every file a module names: e1000 and virtio name none.
+    const modules = readCpio(execFileSync('zstd', ['-dc', join(dir, 'initrd.img')], { maxBuffer: 512 * 1024 * 1024 })).filter((e) => e.name.endsWith('.ko'));
+    const named = Object.fromEntries(modules.map((e) => [e.name.split('/').pop()!.slice(0, -3), modinfoFirmware(e.data)]));
+    for (const mod of ['e1000', 'virtio_net', 'virtio_pci']) assert.equal(named[mod], [], `${mod} names no firmware`);
+    assert.is(m.firmware.mode, 'closure');
+    assert.is(m.firmware.before.files, m.firmware.kept.files + m.firmware.dropped.files);
+    assert.ok(m.trimmed.bootKernel!.bytes > 1e6, `/boot's kernel copy left out: ${JSON.stringify(m.trimmed)}`);
+    assert.ok(m.trimmed.docs!.files > 0 && m.trimmed.man!.files > 0, 'docs and man pages left out');
+    console.log(`debian: firmware ${JSON.stringify(m.firmware)}; trimmed ${JSON.stringify(m.trimmed)}; root ${(m.artifacts.root!.size / 1e6).toFixed(1)} MB`);
   });
 
   test('build-image debian --format erofs: cached bootstrap, EROFS root', () => {
@@ -127,9 +176,20 @@ if (reason) {
       console.log(`SKIP: build-image ubuntu: ${url} did not answer from this machine`);
       return;
     }
-    buildImage(['ubuntu']);
+    const text = buildImage(['ubuntu']);
     const imageDir = join(out, 'ubuntu-noble-amd64');
-    checkArtifacts(join(imageDir, readlinkSync(join(imageDir, 'current'))), 'squashfs');
+    const m = checkArtifacts(join(imageDir, readlinkSync(join(imageDir, 'current'))), 'squashfs');
+    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+    console.log(`ubuntu: ${/\/lib\/firmware: .*/.exec(text)?.[0]}`);
+    console.log(`ubuntu: ${/left out .*/.exec(text)?.[0]}`);
+    const leftOut = m.firmware.dropped.bytes + Object.values(m.trimmed).reduce((n, t) => n + t.bytes, 0);
+    console.log(`ubuntu: root image ${mb(m.artifacts.root!.size)} after the closure and trim, which left out ${mb(leftOut)} of files`);
+    assert.is(m.firmware.mode, 'closure');
+    assert.ok(m.firmware.named > 0 && m.firmware.kept.files > 0, 'the modules name firmware, and the closure keeps it');
+    assert.ok(m.firmware.dropped.bytes > 400e6, `the firmware no module names is dropped: ${JSON.stringify(m.firmware)}`);
+    assert.ok(m.artifacts.firmwareDropped, 'the dropped files are listed');
+    assert.ok(m.artifacts.root!.size < 250e6, `root image ${mb(m.artifacts.root!.size)} is under 250 MB`);
+    await bootWith1GiB(out, 'ubuntu-noble-amd64');
   });
 }
 

@@ -34,7 +34,7 @@ test('every step runs in order and publishes a complete version', async () => {
   const log = memoryLogger();
   const res = await buildImage(opts(out), { log, now: new Date('2026-01-02T03:04:05Z') });
   // The initrd comes after the root image: the root's sha256 is built into it.
-  assert.equal(res.timings.map((t) => t.name), ['bootstrap', 'customize', 'kernel', 'root-image', 'initrd', 'manifest', 'publish']);
+  assert.equal(res.timings.map((t) => t.name), ['bootstrap', 'customize', 'kernel', 'trim', 'firmware', 'root-image', 'initrd', 'manifest', 'publish']);
   assert.is(res.name, 'fake-test-amd64');
   assert.is(res.version, '20260102-030405');
   const imageDir = join(out, 'fake-test-amd64');
@@ -51,7 +51,7 @@ test('every step runs in order and publishes a complete version', async () => {
     assert.is(sha(join(res.dir, a.file)), a.sha256, `${a.file} hash`);
   }
   // Each step's progress line with its time.
-  assert.ok(log.lines.some((l) => /^\[4\/7\] root-image: done in [\d.]+s$/.test(l)), log.lines.join('\n'));
+  assert.ok(log.lines.some((l) => /^\[6\/9\] root-image: done in [\d.]+s$/.test(l)), log.lines.join('\n'));
 
   // The root: overlays rendered, machine-id empty, pruned files gone.
   const list = execFileSync('unsquashfs', ['-l', '-d', '', join(res.dir, 'root.squashfs')]).toString();

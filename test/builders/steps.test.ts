@@ -55,8 +55,8 @@ test('a step before the step that makes its facts fails, naming them, and does n
 });
 
 test('the initrd is built after the layers whose sha256 it carries: root image, then the service layer', () => {
-  assert.equal(stepsFor({}).map((s) => s.name), ['bootstrap', 'customize', 'kernel', 'root-image', 'initrd', 'manifest', 'publish']);
-  assert.equal(stepsFor({ service: true }).map((s) => s.name), ['bootstrap', 'customize', 'kernel', 'root-image', 'service', 'initrd', 'manifest', 'publish']);
+  assert.equal(stepsFor({}).map((s) => s.name), ['bootstrap', 'customize', 'kernel', 'trim', 'firmware', 'root-image', 'initrd', 'manifest', 'publish']);
+  assert.equal(stepsFor({ service: true }).map((s) => s.name), ['bootstrap', 'customize', 'kernel', 'trim', 'firmware', 'root-image', 'service', 'initrd', 'manifest', 'publish']);
 });
 
 test('layers from several steps are merged like artifacts', async () => {

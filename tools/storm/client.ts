@@ -29,6 +29,8 @@ export interface ClientOptions {
   maxBoots?: number;
   /** Rounds through the script's `:failed` -> first-replica loop before giving up. */
   maxScriptRounds?: number;
+  /** Then fetch this file from the kernel's folder, as the initrd's /init fetches the root image. */
+  rootFile?: string;
   /** Source address for HTTP (the leased one when the namespace holds it). */
   httpLocalAddress?: (leased: string) => string | undefined;
   now?: () => number;
@@ -244,6 +246,15 @@ async function walk(steps: Step[], labels: Map<string, number>, o: ClientOptions
   throw new Error('the script ended without booting');
 }
 
+/** The root image from the replica and folder the kernel came from. */
+async function fetchRoot(files: Fetched[], rootFile: string, timeoutMs: number, local: string | undefined): Promise<Fetched> {
+  const kernel = files.find((f) => f.what === 'kernel')!;
+  const url = `${kernel.url.slice(0, kernel.url.lastIndexOf('/'))}/${rootFile}`;
+  const t = performance.now();
+  const got = await get(url, timeoutMs * 4, local); // an idle timeout: a big root under a storm stalls longer
+  return { what: 'root', url, bytes: got.bytes, sha256: got.sha256, ms: performance.now() - t };
+}
+
 export async function bootClient(o: ClientOptions): Promise<ClientResult> {
   const now = o.now ?? performance.now.bind(performance);
   const scale = o.timeScale ?? 1;
@@ -266,6 +277,7 @@ export async function bootClient(o: ClientOptions): Promise<ClientResult> {
       r.scriptMs = ts - td;
       const { steps, labels } = parseScript(script.body!.toString('utf8'));
       r.files = await walk(steps, labels, o, scale, r, timeoutMs, local);
+      if (o.rootFile) r.files.push(await fetchRoot(r.files, o.rootFile, timeoutMs, local));
       r.filesMs = now() - ts;
       r.ok = true;
       r.error = undefined;

@@ -15,6 +15,8 @@ export interface RunConfig {
   concurrency?: number;
   timeScale?: number;
   maxBoots?: number;
+  /** Also fetch the root image (this file, beside the kernel). */
+  rootFile?: string;
 }
 
 const cfg = JSON.parse(process.argv[2]!) as RunConfig;
@@ -29,6 +31,7 @@ const r = await runStorm({
   concurrency: cfg.concurrency,
   timeScale: cfg.timeScale,
   maxBoots: cfg.maxBoots,
+  rootFile: cfg.rootFile,
   onDone: (_c, n) => console.log(`DONE ${n}`),
 });
 await transport.close();
