@@ -192,7 +192,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   const shared = inv().servers.length > 1;
   dhcp = opts.dhcp
     ? await startDhcpServer({
-        inventory: inv, serverIp: w.address, httpPort: opts.httpPort, port: opts.dhcpPort, proxyDhcp: opts.proxyDhcp,
+        inventory: inv, serverIp: w.address, httpPort: opts.httpPort, port: opts.dhcpPort, proxyDhcp: opts.proxyDhcp, tftp: opts.tftp,
         leaseFile: opts.leaseFile, log: infoAsDebug, onEvent,
         owns: shared ? w.replicas.owns : undefined,
         answersFirst: shared ? w.replicas.answersFirst : undefined,
