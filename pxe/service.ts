@@ -10,6 +10,7 @@ import type { HttpLimits } from './http/limits.js';
 import { cacheBudgetFor } from './http/cache-budget.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
 import { resolveChainFiles, tftpBootFiles } from './tftp/boot-files.js';
+import { GRUB_MODULES } from './tftp/names.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { isPeerStatus, type EventLog } from './events.js';
 import type { Logger } from '../lib/log.js';
@@ -211,7 +212,10 @@ function dhcpStatus(dhcp: DhcpServer | undefined): object {
 /** TFTP: the iPXE binaries of --ipxe-dir, and (tftp/boot-files.ts) the Secure Boot chain, per-node scripts and image artifacts. */
 async function startTftp(opts: ServiceOptions, w: Wiring, o: { onEvent: (e: Parameters<EventLog['emit']>[0]) => void; log: Logger }): Promise<TftpServer> {
   const chain = await resolveChainFiles();
-  for (const [name, path] of chain.missing) w.log.warn(`no ${path}: Secure Boot nodes cannot boot from this replica (${name}; apt-get install shim-signed grub-efi-amd64-signed)`);
+  for (const [name, path] of chain.missing) {
+    const who = name in GRUB_MODULES ? 'Xen Dom0s on UEFI (GRUB multiboot2; apt-get install grub-efi-amd64-bin)' : 'Secure Boot nodes (apt-get install shim-signed grub-efi-amd64-signed)';
+    w.log.warn(`no ${path}: ${who} cannot boot from this replica (${name})`);
+  }
   return startTftpServer({
     root: opts.ipxeDir,
     // Bound to this replica's address so every transfer's replies come from it.

@@ -1,7 +1,7 @@
 // What the TFTP server makes or opens on request (names.ts says which name is what):
-// the Secure Boot chain, resolved once at start like the iPXE binaries over HTTP; GRUB's
-// bootstrap; per-node boot scripts; and image artifacts, only those the manifest lists,
-// each checked against the manifest's size before it is sent.
+// the Secure Boot chain and GRUB's multiboot2 module, resolved once at start like the iPXE
+// binaries over HTTP; GRUB's bootstrap; per-node boot scripts; and image artifacts, only
+// those the manifest lists, each checked against the manifest's size before it is sent.
 import { constants } from 'node:fs';
 import { open, readFile, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { render } from '../../lib/render.js';
 import { MANIFEST_FILE } from '../../store/layout.js';
 import { ERR_ACCESS, ERR_NOT_FOUND } from './packet.js';
 import { openInRoot, PathRefused } from './paths.js';
-import { artifactStep, SECURE_BOOT_CHAIN, tftpName } from './names.js';
+import { artifactStep, GRUB_MODULES, SECURE_BOOT_CHAIN, tftpName } from './names.js';
 import type { GenerateFile, Generated } from './server.js';
 
 export interface ChainFiles {
@@ -23,8 +23,11 @@ export interface ChainFiles {
   missing: Map<string, string>;
 }
 
-/** The Secure Boot chain's binaries, each a regular file now (through its symlinks), resolved once. */
-export async function resolveChainFiles(sources: Readonly<Record<string, string>> = SECURE_BOOT_CHAIN): Promise<ChainFiles> {
+/** Every binary of the GRUB chains: Secure Boot's signed shim and GRUB, and the GRUB module Xen on UEFI needs. */
+export const CHAIN_SOURCES: Readonly<Record<string, string>> = { ...SECURE_BOOT_CHAIN, ...GRUB_MODULES };
+
+/** The chains' binaries, each a regular file now (through its symlinks), resolved once. */
+export async function resolveChainFiles(sources: Readonly<Record<string, string>> = CHAIN_SOURCES): Promise<ChainFiles> {
   const found = new Map<string, string>();
   for (const [name, path] of Object.entries(sources)) {
     const real = await realpath(path).catch(() => undefined);
@@ -76,8 +79,8 @@ export function tftpBootFiles(d: TftpBootDeps): GenerateFile {
 async function openChainFile(chain: ChainFiles, file: string): Promise<{ fh: FileHandle; size: number }> {
   const real = chain.found.get(file);
   if (!real || !(await stillRegular(real))) {
-    const where = chain.missing.get(file) ?? chain.found.get(file) ?? SECURE_BOOT_CHAIN[file];
-    throw notFound(`no ${file}: it is served from ${where} as found at start (apt-get install shim-signed grub-efi-amd64-signed, then restart)`);
+    const where = chain.missing.get(file) ?? chain.found.get(file) ?? CHAIN_SOURCES[file];
+    throw notFound(`no ${file}: it is served from ${where} as found at start (apt-get install shim-signed grub-efi-amd64-signed grub-efi-amd64-bin, then restart)`);
   }
   const fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
   return { fh, size: (await fh.stat()).size };

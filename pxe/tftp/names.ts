@@ -1,7 +1,8 @@
 // What a TFTP name asks for besides the files of the root folder: the Secure Boot
 // chain (Debian's signed shim, then the signed network GRUB it loads from its own
-// folder), GRUB's bootstrap config at its prefix, and the HTTP names for per-node
-// scripts and image artifacts (GRUB under Secure Boot has no http module). Pure.
+// folder), the GRUB module it lacks for Xen (multiboot2), GRUB's bootstrap config at its
+// prefix, and the HTTP names for per-node scripts and image artifacts (GRUB under Secure
+// Boot has no http module). Pure.
 import { route, type Route } from '../http/routes.js';
 
 export const SHIM_X64 = 'shimx64.efi';
@@ -16,8 +17,18 @@ export const SECURE_BOOT_CHAIN: Readonly<Record<string, string>> = {
   [GRUB_X64]: '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed',
 };
 
+/**
+ * multiboot2, which the signed GRUB lacks and a Xen Dom0 on UEFI needs: GRUB loads it from
+ * its prefix, so from here (Secure Boot off only). Package grub-efi-amd64-bin, of the same
+ * version as the signed GRUB (modules are bound to the GRUB build that loads them).
+ */
+export const GRUB_MULTIBOOT2 = 'grub/x86_64-efi/multiboot2.mod';
+export const GRUB_MODULES: Readonly<Record<string, string>> = {
+  [GRUB_MULTIBOOT2]: '/usr/lib/grub/x86_64-efi/multiboot2.mod',
+};
+
 /** A step of a network boot, as boot events name it. */
-export type BootStep = 'shim' | 'grub' | 'grub.cfg' | 'node-cfg' | 'ipxe-script' | 'kernel' | 'initrd' | 'xen' | 'root' | 'service' | 'manifest';
+export type BootStep = 'shim' | 'grub' | 'grub-module' | 'grub.cfg' | 'node-cfg' | 'ipxe-script' | 'kernel' | 'initrd' | 'xen' | 'root' | 'service' | 'manifest';
 
 export type TftpName =
   | { kind: 'chain'; file: string; step: BootStep }
@@ -26,7 +37,7 @@ export type TftpName =
   /** Anything else: a file of the root folder (the iPXE binaries). */
   | { kind: 'root' };
 
-const CHAIN_STEP: Readonly<Record<string, BootStep>> = { [SHIM_X64]: 'shim', [GRUB_X64]: 'grub' };
+const CHAIN_STEP: Readonly<Record<string, BootStep>> = { [SHIM_X64]: 'shim', [GRUB_X64]: 'grub', [GRUB_MULTIBOOT2]: 'grub-module' };
 
 /** `name` as cleaned by paths.ts cleanName (no leading '/', no '..'). */
 export function tftpName(name: string): TftpName {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTftpServer, type TftpEvent, type TftpServer } from '../../../pxe/tftp/server.js';
 import { resolveChainFiles, tftpBootFiles } from '../../../pxe/tftp/boot-files.js';
-import { GRUB_BOOTSTRAP, GRUB_X64, SECURE_BOOT_CHAIN, SHIM_X64, tftpName } from '../../../pxe/tftp/names.js';
+import { GRUB_BOOTSTRAP, GRUB_MODULES, GRUB_MULTIBOOT2, GRUB_X64, SECURE_BOOT_CHAIN, SHIM_X64, tftpName } from '../../../pxe/tftp/names.js';
 import { ImageStore } from '../../../pxe/images.js';
 import { parseInventory } from '../../../cluster/inventory.js';
 import { defaultTemplatesDir } from '../../../lib/paths.js';
@@ -18,7 +18,7 @@ import { tftpGet, TftpRemoteError } from '../../../tools/tftp/client.js';
 import { makeImages } from '../../../tools/images.js';
 import { need } from '../../helpers/need.js';
 
-const missing = Object.values(SECURE_BOOT_CHAIN).find((p) => {
+const missing = Object.values({ ...SECURE_BOOT_CHAIN, ...GRUB_MODULES }).find((p) => {
   try {
     readFileSync(p);
     return false;
@@ -57,11 +57,13 @@ test('names: the chain, the bootstrap, the HTTP names, the rest from the root', 
   assert.is(tftpName('images/a/v1/vmlinuz').kind, 'artifact');
   assert.is(tftpName('images/a/v1/root.squashfs.sha256').kind, 'artifact-sha256');
   assert.is(tftpName('undionly.kpxe').kind, 'root');
+  assert.equal(tftpName('grub/x86_64-efi/multiboot2.mod'), { kind: 'chain', file: GRUB_MULTIBOOT2, step: 'grub-module' });
+  assert.is(tftpName('grub/x86_64-efi/http.mod').kind, 'root', 'no other GRUB module: only multiboot2 is served');
   assert.is(tftpName('grub/x86_64-efi/grub.cfg').kind, 'root', 'GRUB looks here first: not found, so it reads grub/grub.cfg');
 });
 
 if (missing) {
-  test('Secure Boot chain over TFTP', () => need(`${missing} is missing (apt-get install shim-signed grub-efi-amd64-signed)`));
+  test('Secure Boot chain over TFTP', () => need(`${missing} is missing (apt-get install shim-signed grub-efi-amd64-signed grub-efi-amd64-bin)`));
 } else {
   test.before(async () => {
     const chain = await resolveChainFiles();
@@ -86,6 +88,12 @@ if (missing) {
       assert.is(Number(r.oack?.tsize), want.length, `${name}: tsize`);
     }
     assert.is((await get('undionly.kpxe')).data.toString(), 'bios ipxe', 'the root folder still serves the iPXE binaries');
+  });
+
+  test("GRUB's multiboot2 module (Xen on UEFI) from grub-efi-amd64-bin, byte for byte; no other module", async () => {
+    const r = await get(GRUB_MULTIBOOT2);
+    assert.ok(r.data.equals(readFileSync(GRUB_MODULES[GRUB_MULTIBOOT2]!)), `${GRUB_MULTIBOOT2} is ${GRUB_MODULES[GRUB_MULTIBOOT2]}`);
+    await refused('grub/x86_64-efi/http.mod', ERR_NOT_FOUND);
   });
 
   test('grub/grub.cfg builds the per-node name from $net_default_mac and loads it', async () => {
@@ -128,6 +136,7 @@ if (missing) {
     assert.is(step(SHIM_X64), 'shim');
     assert.is(step(GRUB_X64), 'grub');
     assert.is(step(GRUB_BOOTSTRAP), 'grub.cfg');
+    assert.is(step(GRUB_MULTIBOOT2), 'grub-module');
     assert.is(step('boot/52-54-00-77-00-01.grub.cfg'), 'node-cfg');
     assert.is(step(`images/${img.name}/${img.version}/vmlinuz`), 'kernel');
     assert.is(step(`images/${img.name}/${img.version}/initrd.img`), 'initrd');
