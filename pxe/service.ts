@@ -9,6 +9,8 @@ import { startHttpServer, type HttpServer } from './http/server.js';
 import type { HttpLimits } from './http/limits.js';
 import { cacheBudgetFor } from './http/cache-budget.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
+import { resolveIpxeFiles } from './http/ipxe-files.js';
+import { bootable } from './dhcp/boot.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { renderBootScript } from './bootscript.js';
 import { route } from './http/routes.js';
@@ -174,10 +176,14 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   };
   const images = w.images;
   let dhcp: DhcpServer | undefined;
+  // Boot binaries resolved once, here: served by these real paths over HTTP and TFTP alike.
+  const ipxeFiles = await resolveIpxeFiles(opts.ipxeDir);
+  const boots = bootable(opts.tftp, (f) => ipxeFiles.has(f));
+  w.events.emit({ kind: 'service', message: `boots: ${boots.can.join(', ')}${boots.cannot.length ? `; not: ${boots.cannot.join(', ')}` : ''}` });
   const cache = await cacheBudgetFor(opts.imagesDir, opts.httpCacheBytes);
   w.events.emit({ kind: 'service', message: `HTTP memory for artifacts: ${cache.reason}` });
   const http = await startHttpServer({
-    images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
+    images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, ipxeFiles, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
     inventorySig: () => w.inventory.sig,
     status: async () => ({
@@ -190,6 +196,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   const tftp = opts.tftp
     ? await startTftpServer({
         root: opts.ipxeDir,
+        files: ipxeFiles,
         // Bound to this replica's address so every transfer's replies come from it.
         address: w.address,
         port: opts.tftpPort,

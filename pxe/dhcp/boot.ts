@@ -150,6 +150,28 @@ function overTftp(file: string, t: BootTarget, note?: string): BootChoice {
   return { file, tftp: true, note };
 }
 
+/** The boot paths a replica may offer, each by the file it hands out first. */
+const BOOT_PATHS: ReadonlyArray<{ firmware: string; file: string; tftp: boolean }> = [
+  { firmware: 'BIOS PXE', file: IPXE_BIOS, tftp: true },
+  { firmware: 'UEFI PXE', file: IPXE_EFI_X64, tftp: true },
+  { firmware: 'UEFI HTTP boot', file: IPXE_EFI_X64, tftp: false },
+  { firmware: 'UEFI Secure Boot', file: SHIM_X64, tftp: true },
+  { firmware: 'UEFI xen-dom0', file: GRUB_X64, tftp: true },
+];
+
+/** What this replica can boot, for its start line: with TFTP or not, and the boot files it found at start. */
+export function bootable(tftp: boolean, has: (file: string) => boolean): { can: string[]; cannot: string[] } {
+  const can = ['iPXE ROMs (per-node script over HTTP)'];
+  const cannot: string[] = [];
+  for (const p of BOOT_PATHS) {
+    const how = `${p.firmware} (${p.file} over ${p.tftp ? 'TFTP' : 'HTTP'})`;
+    if (p.tftp && !tftp) cannot.push(`${p.firmware} (no TFTP here: left to a replica with TFTP)`);
+    else if (!has(p.file)) cannot.push(`${p.firmware} (no ${p.file} found at start)`);
+    else can.push(how);
+  }
+  return { can, cannot };
+}
+
 /**
  * Options that only network-boot clients get: for PXE, option 60 PXEClient, option
  * 43 telling it to take the boot file from DHCP (PXE 2.1 2.2.5), and option 97 echoed
