@@ -118,8 +118,9 @@ export function chooseBoot(kind: ClientKind, mac: string, t: BootTarget, node?: 
     if (family === 'efi-arm64') return { tftp: false, note: NO_ARM64 };
     return { file: `${http}/ipxe/${IPXE_EFI_X64}`, tftp: false };
   }
-  // A firmware meant for HTTP boot: its PXE attempt gets nothing, so it moves on to HTTP boot.
-  if (fw === 'uefi-http' && kind.pxe) return { tftp: false, silent: true, note: 'firmware uefi-http: left to its HTTP boot' };
+  // A firmware meant for HTTP boot: its PXE attempt gets an address and no boot file. OVMF then
+  // cancels PXE at once and moves on to HTTP boot; with no answer it retries DISCOVER for ~60 s.
+  if (fw === 'uefi-http' && kind.pxe) return { tftp: false, note: 'firmware uefi-http: no PXE boot file, so the firmware moves on to HTTP boot' };
   const file = family === 'efi-arm64' ? undefined : loaderFor(fw, family, xen);
   if (!file) return { tftp: true, note: family === 'efi-arm64' ? NO_ARM64 : `no boot file for client architecture ${kind.arch}` };
   const clash = fw && kind.archGiven && family !== 'other' && (fw === 'bios') !== (family === 'bios');

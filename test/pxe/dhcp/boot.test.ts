@@ -43,7 +43,7 @@ const rows: Array<[string, ReturnType<typeof classify>, BootNode | undefined, st
   ['firmware bios', pxe(Arch.BIOS), { firmware: 'bios', role: 'linux' }, `tftp ${IPXE_BIOS}`],
   ['firmware uefi', pxe(Arch.EFI_X64), { firmware: 'uefi', role: 'linux' }, `tftp ${IPXE_EFI_X64}`],
   ['firmware uefi, HTTP boot', httpc(Arch.EFI_X64_HTTP), { firmware: 'uefi', role: 'linux' }, `http ${URL_EFI}`],
-  ['firmware uefi-http, its PXE attempt', pxe(Arch.EFI_X64), { firmware: 'uefi-http', role: 'linux' }, 'silent'],
+  ['firmware uefi-http, its PXE attempt', pxe(Arch.EFI_X64), { firmware: 'uefi-http', role: 'linux' }, 'none'],
   ['firmware uefi-http, HTTP boot', httpc(Arch.EFI_X64_HTTP), { firmware: 'uefi-http', role: 'linux' }, `http ${URL_EFI}`],
   ['firmware uefi-secure', pxe(Arch.EFI_X64), { firmware: 'uefi-secure', role: 'linux' }, `tftp ${SHIM_X64}`],
   ['firmware uefi-secure, HTTP boot', httpc(Arch.EFI_X64_HTTP), { firmware: 'uefi-secure', role: 'linux' }, 'none'],
