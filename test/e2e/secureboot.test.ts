@@ -135,8 +135,12 @@ if (skip) {
       assert.is(up[9], m.firmware === 'uefi-secure' ? 'on' : 'off', `${m.name}: secureboot`);
       process.kill(m.child.pid!, 'SIGTERM'); // done: leave the CPU to the rest
     });
-    const [log] = await Promise.all([refused, ...ups]);
+    // Every machine's outcome, so one slow or failing node does not hide how the others did.
+    const settled = await Promise.allSettled([refused, ...ups]);
     for (const m of running) if (m.child.exitCode === null && m.child.pid) process.kill(m.child.pid, 'SIGTERM');
+    const failed = settled.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+    assert.equal(failed, [], failed.join('\n\n'));
+    const log = (settled[0] as PromiseFulfilledResult<string>).value;
 
     // The changed kernel: shim and GRUB ran (GRUB loaded its config and fetched the kernel), then refused it.
     assert.match(log, /error: bad shim signature/);
