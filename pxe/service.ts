@@ -11,6 +11,8 @@ import { cacheBudgetFor } from './http/cache-budget.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
 import { resolveChainFiles, tftpBootFiles } from './tftp/boot-files.js';
 import { GRUB_MODULES } from './tftp/names.js';
+import { resolveIpxeFiles } from './http/ipxe-files.js';
+import { bootable } from './dhcp/boot.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { isPeerStatus, type EventLog } from './events.js';
 import type { Logger } from '../lib/log.js';
@@ -174,10 +176,14 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   };
   const images = w.images;
   let dhcp: DhcpServer | undefined;
+  // Boot binaries resolved once, here: served by these real paths over HTTP and TFTP alike.
+  const ipxeFiles = await resolveIpxeFiles(opts.ipxeDir);
+  const boots = bootable(opts.tftp, (f) => ipxeFiles.has(f));
+  w.events.emit({ kind: 'service', message: `boots: ${boots.can.join(', ')}${boots.cannot.length ? `; not: ${boots.cannot.join(', ')}` : ''}` });
   const cache = await cacheBudgetFor(opts.imagesDir, opts.httpCacheBytes);
   w.events.emit({ kind: 'service', message: `HTTP memory for artifacts: ${cache.reason}` });
   const http = await startHttpServer({
-    images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
+    images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, ipxeFiles, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
     inventorySig: () => w.inventory.sig,
     status: async () => ({
@@ -187,7 +193,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
       ...dhcpStatus(dhcp),
     }),
   });
-  const tftp = opts.tftp ? await startTftp(opts, w, { onEvent, log: infoAsDebug }) : undefined;
+  const tftp = opts.tftp ? await startTftp(opts, w, { onEvent, log: infoAsDebug, ipxeFiles }) : undefined;
   // Several replicas: each pool address belongs to one live replica (pxe/replica/pool.ts), so no
   // two lease it; each reserved node has one first responder, and the others answer its retries.
   const shared = inv().servers.length > 1;
@@ -210,7 +216,7 @@ function dhcpStatus(dhcp: DhcpServer | undefined): object {
 }
 
 /** TFTP: the iPXE binaries of --ipxe-dir, and (tftp/boot-files.ts) the Secure Boot chain, per-node scripts and image artifacts. */
-async function startTftp(opts: ServiceOptions, w: Wiring, o: { onEvent: (e: Parameters<EventLog['emit']>[0]) => void; log: Logger }): Promise<TftpServer> {
+async function startTftp(opts: ServiceOptions, w: Wiring, o: { onEvent: (e: Parameters<EventLog['emit']>[0]) => void; log: Logger; ipxeFiles: Map<string, string> }): Promise<TftpServer> {
   const chain = await resolveChainFiles();
   for (const [name, path] of chain.missing) {
     const who = name in GRUB_MODULES ? 'Xen Dom0s on UEFI (GRUB multiboot2; apt-get install grub-efi-amd64-bin)' : 'Secure Boot nodes (apt-get install shim-signed grub-efi-amd64-signed)';
@@ -218,6 +224,7 @@ async function startTftp(opts: ServiceOptions, w: Wiring, o: { onEvent: (e: Para
   }
   return startTftpServer({
     root: opts.ipxeDir,
+    files: o.ipxeFiles,
     // Bound to this replica's address so every transfer's replies come from it.
     address: w.address,
     port: opts.tftpPort,

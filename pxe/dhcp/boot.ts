@@ -118,8 +118,9 @@ export function chooseBoot(kind: ClientKind, mac: string, t: BootTarget, node?: 
     if (family === 'efi-arm64') return { tftp: false, note: NO_ARM64 };
     return { file: `${http}/ipxe/${IPXE_EFI_X64}`, tftp: false };
   }
-  // A firmware meant for HTTP boot: its PXE attempt gets nothing, so it moves on to HTTP boot.
-  if (fw === 'uefi-http' && kind.pxe) return { tftp: false, silent: true, note: 'firmware uefi-http: left to its HTTP boot' };
+  // A firmware meant for HTTP boot: its PXE attempt gets an address and no boot file. OVMF then
+  // cancels PXE at once and moves on to HTTP boot; with no answer it retries DISCOVER for ~60 s.
+  if (fw === 'uefi-http' && kind.pxe) return { tftp: false, note: 'firmware uefi-http: no PXE boot file, so the firmware moves on to HTTP boot' };
   const file = family === 'efi-arm64' ? undefined : loaderFor(fw, family, xen);
   if (!file) return { tftp: true, note: family === 'efi-arm64' ? NO_ARM64 : `no boot file for client architecture ${kind.arch}` };
   const clash = fw && kind.archGiven && family !== 'other' && (fw === 'bios') !== (family === 'bios');
@@ -148,6 +149,28 @@ function loaderFor(fw: Firmware | undefined, family: Family, xen: boolean): stri
 function overTftp(file: string, t: BootTarget, note?: string): BootChoice {
   if (t.tftp === false) return { tftp: true, silent: true, note: `${file} is fetched over TFTP, which this replica does not serve; a replica with TFTP answers` };
   return { file, tftp: true, note };
+}
+
+/** The boot paths a replica may offer, each by the file it hands out first. */
+const BOOT_PATHS: ReadonlyArray<{ firmware: string; file: string; tftp: boolean }> = [
+  { firmware: 'BIOS PXE', file: IPXE_BIOS, tftp: true },
+  { firmware: 'UEFI PXE', file: IPXE_EFI_X64, tftp: true },
+  { firmware: 'UEFI HTTP boot', file: IPXE_EFI_X64, tftp: false },
+  { firmware: 'UEFI Secure Boot', file: SHIM_X64, tftp: true },
+  { firmware: 'UEFI xen-dom0', file: GRUB_X64, tftp: true },
+];
+
+/** What this replica can boot, for its start line: with TFTP or not, and the boot files it found at start. */
+export function bootable(tftp: boolean, has: (file: string) => boolean): { can: string[]; cannot: string[] } {
+  const can = ['iPXE ROMs (per-node script over HTTP)'];
+  const cannot: string[] = [];
+  for (const p of BOOT_PATHS) {
+    const how = `${p.firmware} (${p.file} over ${p.tftp ? 'TFTP' : 'HTTP'})`;
+    if (p.tftp && !tftp) cannot.push(`${p.firmware} (no TFTP here: left to a replica with TFTP)`);
+    else if (!has(p.file)) cannot.push(`${p.firmware} (no ${p.file} found at start)`);
+    else can.push(how);
+  }
+  return { can, cannot };
 }
 
 /**

@@ -4,10 +4,10 @@
 // prefix, and the HTTP names for per-node scripts and image artifacts (GRUB under Secure
 // Boot has no http module). Pure.
 import { route, type Route } from '../http/routes.js';
+import { GRUB_X64, SHIM_X64 } from '../dhcp/boot.js';
 
-export const SHIM_X64 = 'shimx64.efi';
-/** Shim loads this name from the folder it was itself loaded from (shim's DEFAULT_LOADER). */
-export const GRUB_X64 = 'grubx64.efi';
+// Shim loads GRUB_X64 from the folder it was itself loaded from (shim's DEFAULT_LOADER).
+export { GRUB_X64, SHIM_X64 };
 /** Debian's signed grubnetx64 has the prefix /grub: it reads grub/x86_64-efi/grub.cfg if there, else this. */
 export const GRUB_BOOTSTRAP = 'grub/grub.cfg';
 

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Arch, Opt } from '../../../pxe/dhcp/constants.js';
-import { chooseBoot, classify, GRUB_X64, IPXE_BIOS, IPXE_EFI_X64, SHIM_X64, type BootChoice, type BootNode } from '../../../pxe/dhcp/boot.js';
+import { bootable, chooseBoot, classify, GRUB_X64, IPXE_BIOS, IPXE_EFI_X64, SHIM_X64, type BootChoice, type BootNode } from '../../../pxe/dhcp/boot.js';
 import type { DhcpOptions } from '../../../pxe/dhcp/options.js';
 
 const MAC = '52:54:00:77:00:01';
@@ -43,7 +43,7 @@ const rows: Array<[string, ReturnType<typeof classify>, BootNode | undefined, st
   ['firmware bios', pxe(Arch.BIOS), { firmware: 'bios', role: 'linux' }, `tftp ${IPXE_BIOS}`],
   ['firmware uefi', pxe(Arch.EFI_X64), { firmware: 'uefi', role: 'linux' }, `tftp ${IPXE_EFI_X64}`],
   ['firmware uefi, HTTP boot', httpc(Arch.EFI_X64_HTTP), { firmware: 'uefi', role: 'linux' }, `http ${URL_EFI}`],
-  ['firmware uefi-http, its PXE attempt', pxe(Arch.EFI_X64), { firmware: 'uefi-http', role: 'linux' }, 'silent'],
+  ['firmware uefi-http, its PXE attempt', pxe(Arch.EFI_X64), { firmware: 'uefi-http', role: 'linux' }, 'none'],
   ['firmware uefi-http, HTTP boot', httpc(Arch.EFI_X64_HTTP), { firmware: 'uefi-http', role: 'linux' }, `http ${URL_EFI}`],
   ['firmware uefi-secure', pxe(Arch.EFI_X64), { firmware: 'uefi-secure', role: 'linux' }, `tftp ${SHIM_X64}`],
   ['firmware uefi-secure, HTTP boot', httpc(Arch.EFI_X64_HTTP), { firmware: 'uefi-secure', role: 'linux' }, 'none'],
@@ -75,4 +75,15 @@ test('without TFTP: PXE clients that need it get silence; HTTP boot, iPXE and pl
     else assert.is(file(got), want, `${name}: as with TFTP`);
   }
 });
+test('what a replica says it can boot: by TFTP and by the files found at start', () => {
+  const debian = new Set(['undionly.kpxe', 'ipxe.efi', 'snponly.efi']);
+  const withTftp = bootable(true, (f) => debian.has(f));
+  assert.equal(withTftp.can, ['iPXE ROMs (per-node script over HTTP)', 'BIOS PXE (undionly.kpxe over TFTP)', 'UEFI PXE (ipxe.efi over TFTP)', 'UEFI HTTP boot (ipxe.efi over HTTP)']);
+  assert.equal(withTftp.cannot, ['UEFI Secure Boot (no shimx64.efi found at start)', 'UEFI xen-dom0 (no grubx64.efi found at start)']);
+  const noTftp = bootable(false, () => true);
+  assert.equal(noTftp.can, ['iPXE ROMs (per-node script over HTTP)', 'UEFI HTTP boot (ipxe.efi over HTTP)']);
+  assert.ok(noTftp.cannot.every((c) => /no TFTP here: left to a replica with TFTP/.test(c)), noTftp.cannot.join('; '));
+  assert.is(noTftp.cannot.length, 4);
+});
+
 test.run();

@@ -462,14 +462,16 @@ test('--no-tftp: a BIOS PXE client gets no reply (a replica with TFTP answers); 
   assert.is(run({ type: T.DISCOVER, options: PXE_BIOS }).reply!.file, 'undionly.kpxe', 'with TFTP: offered');
 });
 
-test('firmware from the inventory picks the loader; uefi-http leaves the PXE attempt unanswered', () => {
+test('firmware from the inventory picks the loader; a uefi-http node\'s PXE attempt gets an address and no boot file', () => {
   const withFw = (fw: string) => testInventory().text.replace('ip: 10.77.0.11 }', `ip: 10.77.0.11, firmware: ${fw} }`);
   const load = (fw: string) => parseInventory(withFw(fw), 'cluster.yaml');
   assert.is(run({ type: T.DISCOVER, options: pxeArch(7) }, { inv: load('uefi-secure') }).reply!.file, 'shimx64.efi');
   assert.is(run({ type: T.DISCOVER, options: pxeArch(7) }, { inv: load('uefi') }).reply!.file, 'ipxe.efi');
   const h = run({ type: T.DISCOVER, options: pxeArch(7) }, { inv: load('uefi-http') });
-  assert.is(h.reply, null);
-  assert.match(h.line, /uefi-http/);
+  assert.is(type(h.reply), T.OFFER);
+  assert.is(h.reply!.file, '');
+  assert.not.ok(h.reply!.options.has(Opt.BOOTFILE_NAME));
+  assert.match(h.line, /uefi-http: no PXE boot file/);
 });
 
 test.run();
