@@ -9,9 +9,11 @@ import { startHttpServer, type HttpServer } from './http/server.js';
 import type { HttpLimits } from './http/limits.js';
 import { cacheBudgetFor } from './http/cache-budget.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
+import { resolveChainFiles, tftpBootFiles } from './tftp/boot-files.js';
+import { GRUB_MODULES } from './tftp/names.js';
+import { resolveIpxeFiles } from './http/ipxe-files.js';
+import { bootable } from './dhcp/boot.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
-import { renderBootScript } from './bootscript.js';
-import { route } from './http/routes.js';
 import { isPeerStatus, type EventLog } from './events.js';
 import type { Logger } from '../lib/log.js';
 import { run } from '../lib/run.js';
@@ -174,10 +176,14 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   };
   const images = w.images;
   let dhcp: DhcpServer | undefined;
+  // Boot binaries resolved once, here: served by these real paths over HTTP and TFTP alike.
+  const ipxeFiles = await resolveIpxeFiles(opts.ipxeDir);
+  const boots = bootable(opts.tftp, (f) => ipxeFiles.has(f));
+  w.events.emit({ kind: 'service', message: `boots: ${boots.can.join(', ')}${boots.cannot.length ? `; not: ${boots.cannot.join(', ')}` : ''}` });
   const cache = await cacheBudgetFor(opts.imagesDir, opts.httpCacheBytes);
   w.events.emit({ kind: 'service', message: `HTTP memory for artifacts: ${cache.reason}` });
   const http = await startHttpServer({
-    images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
+    images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, ipxeFiles, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
     inventorySig: () => w.inventory.sig,
     status: async () => ({
@@ -187,23 +193,13 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
       ...dhcpStatus(dhcp),
     }),
   });
-  const tftp = opts.tftp
-    ? await startTftpServer({
-        root: opts.ipxeDir,
-        // Bound to this replica's address so every transfer's replies come from it.
-        address: w.address,
-        port: opts.tftpPort,
-        log: infoAsDebug,
-        onEvent,
-        generate: bootScriptOverTftp(opts.templatesDir, images, w),
-      })
-    : undefined;
+  const tftp = opts.tftp ? await startTftp(opts, w, { onEvent, log: infoAsDebug, ipxeFiles }) : undefined;
   // Several replicas: each pool address belongs to one live replica (pxe/replica/pool.ts), so no
   // two lease it; each reserved node has one first responder, and the others answer its retries.
   const shared = inv().servers.length > 1;
   dhcp = opts.dhcp
     ? await startDhcpServer({
-        inventory: inv, serverIp: w.address, httpPort: opts.httpPort, port: opts.dhcpPort, proxyDhcp: opts.proxyDhcp,
+        inventory: inv, serverIp: w.address, httpPort: opts.httpPort, port: opts.dhcpPort, proxyDhcp: opts.proxyDhcp, tftp: opts.tftp,
         leaseFile: opts.leaseFile, log: infoAsDebug, onEvent,
         owns: shared ? w.replicas.owns : undefined,
         answersFirst: shared ? w.replicas.answersFirst : undefined,
@@ -219,17 +215,23 @@ function dhcpStatus(dhcp: DhcpServer | undefined): object {
   return { addressConflicts: dhcp.conflicts().map((c) => ({ ...c, at: new Date(c.at).toISOString() })), dhcpLimited: dhcp.stats.limited };
 }
 
-/** Per-node scripts over TFTP too (boot/<mac>.ipxe), for firmware that chains by TFTP. */
-function bootScriptOverTftp(templatesDir: string, images: ImageStore, w: Pick<Wiring, 'inventory' | 'replicas'>) {
-  return async (path: string): Promise<Buffer | undefined> => {
-    const r = route(`/${path}`);
-    if (r.kind !== 'boot-script') return undefined;
-    const inv = w.inventory.current;
-    const node = inv.byMac.get(r.mac);
-    if (!node) return undefined;
-    const image = await images.resolve(node.image);
-    return Buffer.from(await renderBootScript(templatesDir, r.format, { node, cluster: inv.cluster, image, servers: w.replicas.bootServers(image), replica: inv.servers.includes(node.ip) }));
-  };
+/** TFTP: the iPXE binaries of --ipxe-dir, and (tftp/boot-files.ts) the Secure Boot chain, per-node scripts and image artifacts. */
+async function startTftp(opts: ServiceOptions, w: Wiring, o: { onEvent: (e: Parameters<EventLog['emit']>[0]) => void; log: Logger; ipxeFiles: Map<string, string> }): Promise<TftpServer> {
+  const chain = await resolveChainFiles();
+  for (const [name, path] of chain.missing) {
+    const who = name in GRUB_MODULES ? 'Xen Dom0s on UEFI (GRUB multiboot2; apt-get install grub-efi-amd64-bin)' : 'Secure Boot nodes (apt-get install shim-signed grub-efi-amd64-signed)';
+    w.log.warn(`no ${path}: ${who} cannot boot from this replica (${name})`);
+  }
+  return startTftpServer({
+    root: opts.ipxeDir,
+    files: o.ipxeFiles,
+    // Bound to this replica's address so every transfer's replies come from it.
+    address: w.address,
+    port: opts.tftpPort,
+    log: o.log,
+    onEvent: o.onEvent,
+    generate: tftpBootFiles({ templatesDir: opts.templatesDir, images: w.images, inventory: () => w.inventory.current, servers: w.replicas.bootServers, chain }),
+  });
 }
 
 /** Pull what the other replicas have and we lack (verified image versions, newer inventories), never two pulls at once. */

@@ -19,6 +19,8 @@ export interface HttpServerOptions {
   inventory: () => Inventory;
   templatesDir: string;
   ipxeDir: string;
+  /** The iPXE binaries resolved at start (resolveIpxeFiles), when the caller already did; else resolved here. */
+  ipxeFiles?: ReadonlyMap<string, string>;
   /** host:port of the replicas to list in a boot script for this image. */
   servers: (image: { name: string; version: string }) => string[];
   address?: string;
@@ -49,7 +51,7 @@ function clientIp(req: IncomingMessage): string {
 }
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
-  const ipxe = await resolveIpxeFiles(opts.ipxeDir);
+  const ipxe = opts.ipxeFiles ?? (await resolveIpxeFiles(opts.ipxeDir));
   const limits = httpLimits(opts.limits);
   const cache = opts.cacheBytes === 0 ? undefined : new FileCache(opts.cacheBytes);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {

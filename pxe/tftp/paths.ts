@@ -69,3 +69,24 @@ export async function openInRoot(realRoot: string, name: string): Promise<Opened
     throw err;
   }
 }
+
+/**
+ * A file resolved once at start (its real path; pxe/http/ipxe-files.ts): opened as
+ * that path, never through a link swapped in since (O_NOFOLLOW), and only a regular file.
+ */
+export async function openResolved(name: string, real: string): Promise<OpenedFile> {
+  let fh: FileHandle;
+  try {
+    fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new PathRefused(`'${name}' not found (${real}, found at start, is gone)`, ERR_NOT_FOUND);
+    throw new PathRefused(`cannot open '${name}' (${real}): ${code ?? String(err)}`, ERR_ACCESS);
+  }
+  const st = await fh.stat().catch(() => undefined);
+  if (!st?.isFile()) {
+    await fh.close().catch(() => undefined);
+    throw new PathRefused(`'${name}' (${real}) is not a regular file`, ERR_ACCESS);
+  }
+  return { fh, size: st.size, path: real };
+}

@@ -17,7 +17,7 @@ import { watchOutput } from '../../host/output.js';
 import { qemuMissing, startNode, type Nic } from '../../host/qemu.js';
 import { radvdMissing, startRadvd } from '../../host/radvd.js';
 import { projectRoot } from '../../lib/paths.js';
-import { buildImage, builtDebian, runKeys } from '../helpers/built-image.js';
+import { builtDebian, builtXen, runKeys } from '../helpers/built-image.js';
 import { loadPrivateKey, loadTrustKey, signFile, verifyBytes } from '../../lib/sign.js';
 import { need } from '../helpers/need.js';
 
@@ -52,7 +52,7 @@ ${NODES.map((n) => `  - { name: ${n.name}, mac: "${n.mac}", ip: ${n.ip} }`).join
   - { name: node04, mac: "52:54:00:77:00:04", ip: 10.77.0.14, image: broken }
 `;
 
-const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+)\n/;
+const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+) secureboot=(\S+)\n/;
 const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
 interface Ev { time: string; kind: string; node?: string; type?: string; path?: string; message?: string }
@@ -141,7 +141,7 @@ if (skip) {
   });
 
   test('a Xen dom0 boots diskless: hypervisor, dom0 kernel and initrd by iPXE multiboot, same read-only root + RAM overlay', async () => {
-    buildImage(['debian', '--variant', 'xen-dom0'], images);
+    builtXen(images); // the run's one xen-dom0 build, shared with xen-uefi.test.ts
     // Under TCG the guest CPU must not offer SMAP, or dom0 faults on its first page fault.
     const started = Date.now();
     const m = watchOutput(startNode(ns, { tap: 'tap2', mac: '52:54:00:77:00:03', nic: 'e1000', memMb: 1536, cpu: 'max,-smap' }));

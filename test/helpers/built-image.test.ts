@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, syml
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { builtDebian, DEBIAN } from './built-image.js';
+import { builtDebian, builtXen, DEBIAN, XEN } from './built-image.js';
 
 const work = mkdtempSync(join(tmpdir(), 'dl-built-'));
 const run = join(work, 'run');
@@ -60,6 +60,18 @@ test('the build lock: a live holder is waited for; a dead one is taken over', as
 test('a failed build is remembered: later callers fail at once with its output', () => {
   writeFileSync(join(run, 'debian', 'build.failed'), 'build-image debian exited 1:\nno network');
   assert.throws(() => builtDebian(join(work, 'd')), /failed earlier:\nbuild-image debian exited 1:\nno network/);
+});
+
+test('the xen-dom0 build is shared apart from the plain one, under its own image name', () => {
+  const xen = join(run, 'xen', 'images', XEN);
+  mkdirSync(join(xen, 'v2'), { recursive: true });
+  writeFileSync(join(xen, 'v2', 'xen'), 'hypervisor');
+  symlinkSync('v2', join(xen, 'current'));
+  writeFileSync(join(run, 'xen', 'build.log'), 'the xen build output\n');
+  const images = join(work, 'e');
+  assert.equal(builtXen(images), { log: 'the xen build output\n', version: 'v2' });
+  assert.is(statSync(join(images, XEN, 'v2', 'xen')).nlink, 2);
+  assert.not.ok(existsSync(join(images, DEBIAN)), 'the plain image is not handed out with it');
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

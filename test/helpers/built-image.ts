@@ -1,5 +1,5 @@
 // Real image builds for the heavy end-to-end files, shared across one test run:
-// `build-image debian` is built once per run (scripts/test.mjs gives each run a fresh
+// `build-image debian` (and its xen-dom0 variant) is built once per run (scripts/test.mjs gives each run a fresh
 // DISKLESS_TEST_RUN_DIR) and every build uses one bootstrap cache in that folder, so a
 // later build with other flags reuses the bootstrap. A lock file keeps two builds apart.
 // Every build is signed with the run's cluster key (runKeys), so replicas serve it with --trust.
@@ -11,6 +11,7 @@ import { projectRoot } from '../../lib/paths.js';
 import { generateKeys } from '../../lib/sign.js';
 
 export const DEBIAN = 'debian-bookworm-amd64';
+export const XEN = 'debian-bookworm-amd64-xen-dom0';
 
 let ownRunDir: string | undefined;
 
@@ -106,28 +107,31 @@ function linkTree(from: string, to: string): void {
   }
 }
 
-export interface BuiltDebian {
-  /** The output of the one `build-image debian` of this run (the first build with an empty cache). */
+export interface BuiltImage {
+  /** The output of this run's one build of the image (the first build with an empty cache, for debian). */
   log: string;
   /** The version `current` pointed at. */
   version: string;
 }
 
+export type BuiltDebian = BuiltImage;
+
 /**
- * The run's `build-image debian`, built on first use, put into `images/debian-bookworm-amd64`
- * as hard links so each file may add versions and images beside it without touching the
- * others. A failed build is remembered: later files fail at once with its output.
+ * One shared build of the run, built on first use into `<run>/<key>/images`, put into
+ * `images/<image>` as hard links so each file may add versions and images beside it
+ * without touching the others. A failed build is remembered: later files fail at once
+ * with its output.
  */
-export function builtDebian(images: string): BuiltDebian {
-  const shared = join(runDir(), 'debian');
+function builtShared(key: string, args: string[], image: string, images: string): BuiltImage {
+  const shared = join(runDir(), key);
   const log = join(shared, 'build.log');
   const failed = join(shared, 'build.failed');
   const text = withLock(() => {
-    if (existsSync(failed)) throw new Error(`this run's build-image debian failed earlier:\n${readFileSync(failed, 'utf8')}`);
+    if (existsSync(failed)) throw new Error(`this run's build-image ${args.join(' ')} failed earlier:\n${readFileSync(failed, 'utf8')}`);
     if (!existsSync(log)) {
       mkdirSync(shared, { recursive: true });
       try {
-        writeFileSync(log, build(['debian'], join(shared, 'images')));
+        writeFileSync(log, build(args, join(shared, 'images')));
       } catch (err) {
         writeFileSync(failed, (err as Error).message);
         throw err;
@@ -135,6 +139,16 @@ export function builtDebian(images: string): BuiltDebian {
     }
     return readFileSync(log, 'utf8');
   });
-  linkTree(join(shared, 'images', DEBIAN), join(images, DEBIAN));
-  return { log: text, version: readlinkSync(join(images, DEBIAN, 'current')) };
+  linkTree(join(shared, 'images', image), join(images, image));
+  return { log: text, version: readlinkSync(join(images, image, 'current')) };
+}
+
+/** The run's `build-image debian` in `images/debian-bookworm-amd64` (see builtShared). */
+export function builtDebian(images: string): BuiltImage {
+  return builtShared('debian', ['debian'], DEBIAN, images);
+}
+
+/** The run's `build-image debian --variant xen-dom0` in `images/debian-bookworm-amd64-xen-dom0`; its bootstrap comes from the run's cache. */
+export function builtXen(images: string): BuiltImage {
+  return builtShared('xen', ['debian', '--variant', 'xen-dom0'], XEN, images);
 }

@@ -108,7 +108,8 @@ test('GRUB config from the same data', async () => {
   assert.match(linux, new RegExp(`  linux \\(http,10\\.77\\.0\\.\\d:8080\\)/images/debian-bookworm-amd64/${img.version}/vmlinuz .*diskless.name=node01`));
   assert.match(linux, /  initrd \(http,/);
   const xen = await renderBootScript(tpl, 'grub', { node: inv.byName.get('node02')!, cluster: 'lab', image, servers });
-  assert.match(xen, /  multiboot2 \(http,.*\/xen dom0_mem=/);
+  assert.match(xen, /  insmod multiboot2\n  multiboot2 \(http,.*\/xen dom0_mem=/, 'multiboot2 loaded first: the signed GRUB lacks it');
+  assert.not.match(linux, /insmod/, 'a Linux node loads no module (none may load under Secure Boot)');
   assert.match(xen, /  module2 \(http,.*\/initrd.img/);
 });
 

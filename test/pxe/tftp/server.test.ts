@@ -12,6 +12,7 @@ import { screenRequest, startTftpServer, type TftpServerOptions, type TftpServer
 import { tftpGet, TftpRemoteError } from '../../../tools/tftp/client.js';
 import { encode, ERR_ACCESS, ERR_ILLEGAL_OP, ERR_NOT_FOUND, ERR_OPTIONS, ERR_UNDEFINED, ERR_UNKNOWN_TID, OP_ACK, OP_DATA, OP_ERROR, OP_OACK, OP_RRQ, OP_WRQ, type TftpMessage, type TftpOptions } from '../../../pxe/tftp/packet.js';
 import { memoryLogger } from '../../../lib/log.js';
+import { resolveIpxeFiles } from '../../../pxe/http/ipxe-files.js';
 import { Events, ManualClock, RawPeer, tick } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tftp-unit-'));
@@ -234,6 +235,26 @@ test('paths: traversal, absolute paths and symlink escapes are refused; inside l
   await expectError('nope.bin', ERR_NOT_FOUND, {}, s);
   assert.is((await tftpGet({ host: '127.0.0.1', port: s.port, file: '/sub/ok.txt' })).data.toString(), 'fine\n');
   assert.is((await tftpGet({ host: '127.0.0.1', port: s.port, file: 'inner' })).data.toString(), 'fine\n');
+});
+
+test('boot binaries resolved at start: a link out of the root (Debian ipxe.efi -> /boot) is served by its real path; nothing else is followed', async () => {
+  const efi = randomBytes(3000);
+  writeFileSync(join(outside, 'ipxe.efi'), efi);
+  symlinkSync(join(outside, 'ipxe.efi'), join(root, 'ipxe.efi'));
+  const files = await resolveIpxeFiles(root);
+  assert.is(files.get('ipxe.efi'), join(outside, 'ipxe.efi'));
+  assert.match(await expectError('ipxe.efi', ERR_ACCESS), /leads outside the root/, 'without files: refused, as before');
+  const s = await serve({ files });
+  assert.ok((await tftpGet({ host: '127.0.0.1', port: s.port, file: 'ipxe.efi' })).data.equals(efi));
+  assert.ok((await tftpGet({ host: '127.0.0.1', port: s.port, file: '/ipxe.efi' })).data.equals(efi), "with PXE's leading '/'");
+  await expectError('escape', ERR_ACCESS, {}, s);
+  // The resolved path swapped for a link after start: refused, not followed.
+  unlinkSync(join(outside, 'ipxe.efi'));
+  symlinkSync(join(outside, 'secret'), join(outside, 'ipxe.efi'));
+  assert.match(await expectError('ipxe.efi', ERR_ACCESS, {}, s), /cannot open 'ipxe\.efi'.*ELOOP/);
+  unlinkSync(join(outside, 'ipxe.efi'));
+  await expectError('ipxe.efi', ERR_NOT_FOUND, {}, s);
+  unlinkSync(join(root, 'ipxe.efi'));
 });
 
 test('WRQ refused with ERROR 2; mail refused; malformed requests get ERROR 4 and the server goes on', async () => {
