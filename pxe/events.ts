@@ -35,18 +35,37 @@ function human(e: BootEvent): string {
   }
 }
 
+/** Told of every event: printed ones, and quiet ones (a replica's /status polls without --verbose). */
+export type EventListener = (e: BootEvent) => void;
+
 export class EventLog {
   readonly recent: BootEvent[] = [];
+  private readonly listeners = new Set<EventListener>();
   constructor(
     private readonly opts: { format: LogFormat; write?: (line: string) => void; now?: () => Date; keep?: number } = { format: 'text' },
   ) {}
 
-  emit(e: BootEvent): void {
+  /** `quiet`: for the listeners only, neither printed nor kept in `recent`. */
+  emit(e: BootEvent, o: { quiet?: boolean } = {}): void {
     const ev = { time: (this.opts.now ?? (() => new Date()))().toISOString(), ...e };
+    for (const l of this.listeners) {
+      try {
+        l(ev);
+      } catch {
+        // a listener's fault is its own: the event is still logged
+      }
+    }
+    if (o.quiet) return;
     this.recent.push(ev);
     if (this.recent.length > (this.opts.keep ?? 1000)) this.recent.shift();
     const line = this.opts.format === 'json' ? JSON.stringify(ev) : `${ev.time} ${human(ev)}`;
     (this.opts.write ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+  }
+
+  /** Call `l` with each event from now on; returns the unsubscribe. */
+  subscribe(l: EventListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
   }
 
   /** A Logger whose lines become service events, for code that takes a Logger. */

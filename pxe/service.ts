@@ -23,6 +23,8 @@ import { Membership } from './replica/membership.js';
 import { startHeartbeats } from './replica/heartbeat.js';
 import { LiveInventory } from './inventory-reload.js';
 import type { TrustKey } from '../lib/sign.js';
+import { ServiceMetrics } from './metrics/metrics.js';
+import type { SyncReport } from './replica/sync.js';
 
 export interface ServiceOptions {
   inventoryFile: string;
@@ -105,10 +107,16 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   await warnMissing(inv);
   inventory.onChange((i) => void warnMissing(i).catch(() => undefined));
 
-  const servers = await startServers(opts, { address, inventory, replicas, images, log, events });
+  const metrics = new ServiceMetrics();
+  const unsubscribe = events.subscribe((e) => metrics.observe(e));
+  const servers = await startServers(opts, { address, inventory, replicas, images, log, events, metrics });
+  metrics.watch({
+    dhcp: () => servers.dhcp?.stats, http: () => servers.http.connections(), tftp: () => servers.tftp,
+    replicas: replicas.liveness, inventoryVersion: () => inventory.current.version,
+  });
   inventory.watch();
   const beats = inv.servers.length > 1 ? startHeartbeats({ peers: replicas.peers, membership, now, afterRound: replicas.refreshHeld }) : undefined;
-  const sync = opts.syncInterval ? startSyncLoop(opts, { intervalMs: opts.syncInterval * 1000, inventory, replicas, log }) : undefined;
+  const sync = opts.syncInterval ? startSyncLoop(opts, { intervalMs: opts.syncInterval * 1000, inventory, replicas, log, onRound: (r) => metrics.syncRound(r) }) : undefined;
 
   log.info(`serving cluster ${inv.cluster} as ${address}: ${describePorts(opts, servers)}; ${inv.nodes.length} nodes, images in ${opts.imagesDir}`);
   return {
@@ -118,6 +126,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
     ports: { http: servers.http.port, tftp: servers.tftp?.port, dhcp: !!servers.dhcp },
     close: async () => {
       inventory.close();
+      unsubscribe();
       sync?.stop();
       beats?.stop();
       await Promise.all([servers.http.close(), servers.tftp?.close(), servers.dhcp?.close()]);
@@ -140,6 +149,15 @@ function replicaView(opts: Pick<ServiceOptions, 'httpPort' | 'imagesDir'>, inven
     owns: (n: number) => m.owns(n, servers(), now()),
     answersFirst: (mac: string) => m.answersFirst(mac, servers(), now()),
     canBoot: (node: InventoryNode) => m.canBoot(node.image, servers(), now()),
+    /** Each replica of the inventory, live or not, and seconds since it answered (for /metrics). */
+    liveness: () => {
+      const t = now();
+      const live = m.live(servers(), t);
+      return servers().map((r) => {
+        const heard = r === m.self ? undefined : m.lastHeard(r);
+        return { replica: r, live: live.includes(r), silentFor: heard === undefined ? undefined : (t - heard) / 1000 };
+      });
+    },
     /** Re-read what this replica holds ("name/version", and "name" for a current one). */
     refreshHeld: async () => m.holding(heldRefs(await heldImages(opts.imagesDir))),
   };
@@ -152,6 +170,7 @@ interface Wiring {
   images: ImageStore;
   log: Logger;
   events: EventLog;
+  metrics: ServiceMetrics;
 }
 
 interface Servers {
@@ -167,10 +186,11 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   const infoAsDebug = { ...w.log, info: w.log.debug };
   const inv = () => w.inventory.current;
   const onEvent = (e: Parameters<EventLog['emit']>[0]) => {
-    if (!opts.verbose && isPeerStatus(e, [...inv().servers, w.address])) return;
+    // Still counted in /metrics, but not printed.
+    const quiet = !opts.verbose && isPeerStatus(e, [...inv().servers, w.address]);
     if (!e.node && e.mac) e.node = inv().byMac.get(e.mac)?.name;
     if (!e.node && e.client) e.node = inv().nodes.find((n) => n.ip === e.client!.split(':')[0])?.name;
-    w.events.emit(e);
+    w.events.emit(e, { quiet });
   };
   const images = w.images;
   let dhcp: DhcpServer | undefined;
@@ -180,6 +200,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
     inventorySig: () => w.inventory.sig,
+    metrics: () => w.metrics.render(),
     status: async () => ({
       replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir),
       /** node → image, for each node whose image is not here. */
@@ -233,13 +254,15 @@ function bootScriptOverTftp(templatesDir: string, images: ImageStore, w: Pick<Wi
 }
 
 /** Pull what the other replicas have and we lack (verified image versions, newer inventories), never two pulls at once. */
-function startSyncLoop(opts: Pick<ServiceOptions, 'imagesDir' | 'inventoryFile' | 'trust'>, o: { intervalMs: number; inventory: LiveInventory; replicas: ReplicaView; log: Logger }): { stop(): void } {
+function startSyncLoop(opts: Pick<ServiceOptions, 'imagesDir' | 'inventoryFile' | 'trust'>, o: { intervalMs: number; inventory: LiveInventory; replicas: ReplicaView; log: Logger; onRound?: (r: SyncReport | Error) => void }): { stop(): void } {
   let syncing = false;
   const sync = async () => {
     if (syncing) return;
     syncing = true;
     try {
-      const r = await syncOnce({ peers: o.replicas.peers(), imagesDir: opts.imagesDir, inventoryFile: opts.inventoryFile, inventory: () => o.inventory.current, log: o.log, trust: opts.trust });
+      const r = await syncOnce({ peers: o.replicas.peers(), imagesDir: opts.imagesDir, inventoryFile: opts.inventoryFile, inventory: () => o.inventory.current, log: o.log, trust: opts.trust }).catch((err: Error) => err);
+      o.onRound?.(r);
+      if (r instanceof Error) throw r;
       if (r.inventory === 'adopted') await o.inventory.reload('adopted from a replica');
       if (r.pulled.length || r.pruned.length) await o.replicas.refreshHeld();
     } catch (err) {

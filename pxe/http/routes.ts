@@ -9,6 +9,8 @@ export type Route =
   | { kind: 'artifact-sha256'; image: string; version: string; file: string }
   | { kind: 'ipxe-binary'; file: string }
   | { kind: 'status' }
+  /** Prometheus text format (pxe/metrics/). */
+  | { kind: 'metrics' }
   | { kind: 'inventory' }
   /** The inventory's signature (FILE.sig), for replicas that trust the cluster key. */
   | { kind: 'inventory-sig' }
@@ -26,6 +28,7 @@ export function route(rawPath: string): Route {
   const [head, ...rest] = parts;
   if (head === 'status' && rest.length === 0) return { kind: 'status' };
   if (head === 'inventory' && rest.length === 0) return { kind: 'inventory' };
+  if (head === 'metrics' && rest.length === 0) return { kind: 'metrics' };
   if (head === 'inventory.sig' && rest.length === 0) return { kind: 'inventory-sig' };
   if (head === 'boot' && rest.length === 1) {
     const m = /^(.+?)\.(ipxe|grub\.cfg)$/.exec(rest[0]!);

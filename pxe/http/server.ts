@@ -26,6 +26,8 @@ export interface HttpServerOptions {
   onEvent?: (e: BootEvent) => void;
   /** The served inventory's signature, for /inventory.sig; none: 404. */
   inventorySig?: () => string | undefined;
+  /** /metrics: the text and its Content-Type; none: 404. */
+  metrics?: () => Promise<{ body: string; contentType: string }>;
   /** Extra fields for /status. */
   status?: () => object | Promise<object>;
   /** Connection caps and timeouts; DEFAULT_HTTP_LIMITS for what is not given. */
@@ -91,6 +93,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     switch (r.kind) {
       case 'status':
         return text(200, `${JSON.stringify({ cluster: inv.cluster, inventory: { version: inv.version, hash: inv.hash }, ...(await opts.status?.()) }, null, 2)}\n`, 'application/json');
+      case 'metrics': {
+        const m = await opts.metrics?.();
+        return m ? text(200, m.body, m.contentType) : text(404, 'this server has no /metrics\n');
+      }
       case 'inventory':
         // The inventory as this replica serves it, for replicas with an older version.
         return text(200, inv.text, 'application/yaml');

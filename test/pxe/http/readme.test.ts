@@ -16,6 +16,7 @@ const DOCUMENTED: Record<Exclude<Route['kind'], 'not-found'>, { readme: string[]
   status: { readme: ['/status'], example: ['/status'] },
   inventory: { readme: ['/inventory'], example: ['/inventory'] },
   'inventory-sig': { readme: ['/inventory.sig'], example: ['/inventory.sig'] },
+  metrics: { readme: ['/metrics'], example: ['/metrics'] },
 };
 
 /** The paths at the head of each item of the README's "HTTP paths:" list (or in its paragraph, unlisted). */
