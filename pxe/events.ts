@@ -17,7 +17,13 @@ export type BootEvent = BootEventBase &
     | { kind: 'tftp'; file: string; status: 'done' | 'error'; bytes: number; ms: number; error?: string; blksize?: number; windowsize?: number }
     | { kind: 'http'; path: string; status: number; bytes: number; ms: number; range?: string }
     | { kind: 'service'; message: string }
+    /** A node's own word (GET /report/<mac>/<what>): its initrd reached init or failed, its image is up. */
+    | { kind: 'report'; what: ReportWhat; message?: string }
   );
+
+/** What a node reports: `init` and `up` are phases; `sha256`, `fetch` and `retry` are failures on the way. */
+export const REPORT_WHATS = ['init', 'up', 'sha256', 'fetch', 'retry'] as const;
+export type ReportWhat = (typeof REPORT_WHATS)[number];
 
 export type LogFormat = 'text' | 'json';
 
@@ -32,6 +38,8 @@ function human(e: BootEvent): string {
       return `${who} http ${e.path} ${e.status} ${e.bytes} bytes in ${e.ms} ms${e.range ? ` range=${e.range}` : ''}`;
     case 'service':
       return e.message;
+    case 'report':
+      return `${who} report ${e.what}${e.message ? `: ${e.message}` : ''}`;
   }
 }
 
@@ -48,24 +56,25 @@ export class EventLog {
   /** `quiet`: for the listeners only, neither printed nor kept in `recent`. */
   emit(e: BootEvent, o: { quiet?: boolean } = {}): void {
     const ev = { time: (this.opts.now ?? (() => new Date()))().toISOString(), ...e };
-    for (const l of this.listeners) {
+    if (!o.quiet) {
+      this.recent.push(ev);
+      if (this.recent.length > (this.opts.keep ?? 1000)) this.recent.shift();
+      const line = this.opts.format === 'json' ? JSON.stringify(ev) : `${ev.time} ${human(ev)}`;
+      (this.opts.write ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+    }
+    for (const f of this.listeners) {
       try {
-        l(ev);
+        f(ev);
       } catch {
-        // a listener's fault is its own: the event is still logged
+        // A listener's bug must not stop the log or the others.
       }
     }
-    if (o.quiet) return;
-    this.recent.push(ev);
-    if (this.recent.length > (this.opts.keep ?? 1000)) this.recent.shift();
-    const line = this.opts.format === 'json' ? JSON.stringify(ev) : `${ev.time} ${human(ev)}`;
-    (this.opts.write ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
   }
 
-  /** Call `l` with each event from now on; returns the unsubscribe. */
-  subscribe(l: EventListener): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
+  /** Call `f` with every event from now on (time filled in); returns the unsubscribe. */
+  subscribe(f: EventListener): () => void {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
   }
 
   /** A Logger whose lines become service events, for code that takes a Logger. */
