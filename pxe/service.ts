@@ -109,6 +109,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
 
   const metrics = new ServiceMetrics();
   const unsubscribe = events.subscribe((e) => metrics.observe(e));
+  inventory.onChange((i) => metrics.retainNodes(new Set(i.nodes.map((n) => n.name))));
   const servers = await startServers(opts, { address, inventory, replicas, images, log, events, metrics });
   metrics.watch({
     dhcp: () => servers.dhcp?.stats, http: () => servers.http.connections(), tftp: () => servers.tftp,

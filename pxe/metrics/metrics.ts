@@ -3,11 +3,14 @@
 // (observe(), subscribed to the EventLog) and the sync rounds (syncRound()); what no
 // event says (malformed DHCP packets, refused connections, replica liveness) is read
 // from the servers and the membership at each scrape (sources).
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BootEvent } from '../events.js';
 import type { DhcpStats } from '../dhcp/server.js';
 import type { DhcpEventType } from '../dhcp/policy.js';
 import type { SyncReport } from '../replica/sync.js';
+import type { NodeBootState } from '../status/nodes.js';
+import { classify, FAILURE_KINDS, PHASES } from '../status/phases.js';
+import { countStep } from './boots.js';
 import { httpErrorClass, httpRoute, tftpErrorKind, TFTP_ERROR_KINDS } from './kinds.js';
 
 const DHCP_OUTCOMES: DhcpEventType[] = ['offer', 'ack', 'nak', 'release', 'decline', 'conflict', 'inform', 'ignored'];
@@ -30,6 +33,10 @@ export interface MetricSources {
 }
 
 const P = 'diskless_';
+
+/** Seconds: a DHCP exchange takes milliseconds, a root image to 200 nodes at once minutes. */
+const PHASE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600];
+const BOOT_BUCKETS = [1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200];
 
 type Reader<T> = () => T | undefined;
 
@@ -60,6 +67,9 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   private sources: MetricSources = {};
   private readonly c;
+  private readonly b;
+  /** Each inventory node's boot, folded as the status model folds it. */
+  private readonly nodes = new Map<string, NodeBootState>();
 
   constructor() {
     const reg = this.registry;
@@ -80,6 +90,19 @@ export class ServiceMetrics {
       syncUnreachable: counter('sync_unreachable_total', 'replicas that did not answer a sync round, one per replica per round'),
       syncPruned: counter('sync_pruned_total', 'image versions removed by the retention rule'),
     };
+    this.b = {
+      started: counter('boots_started_total', 'boots whose start this replica saw (a DHCP exchange or a loader, kernel or root fetch that begins a boot)'),
+      finished: counter('boots_finished_total', 'boots that reached up (the node said so)'),
+      failed: counter('boots_failed_total', 'boots with at least one failure (counted at the first; such a boot may still come up)'),
+      failures: counter('boot_failures_total', 'failures on the way, by kind: sha256, fetch, retry (the node said so), http, tftp, dhcp', ['kind']),
+      phase: new Histogram({
+        name: `${P}boot_phase_seconds`, help: 'how long each boot phase lasted (dhcp, loader, kernel, root, init), to the next phase this replica saw',
+        labelNames: ['phase'], buckets: PHASE_BUCKETS, registers: [reg],
+      }),
+      boot: new Histogram({ name: `${P}boot_seconds`, help: 'boots from their first phase to up', buckets: BOOT_BUCKETS, registers: [reg] }),
+    };
+    for (const kind of FAILURE_KINDS) this.b.failures.inc({ kind }, 0);
+    for (const phase of PHASES.filter((p) => p !== 'up')) this.b.phase.zero({ phase });
     // Known label values start at 0, so a rate over them works before the first one happens.
     for (const outcome of DHCP_OUTCOMES) this.c.dhcp.inc({ outcome }, 0);
     for (const status of ['done', 'error']) this.c.tftpTransfers.inc({ status }, 0);
@@ -101,6 +124,7 @@ export class ServiceMetrics {
   }
 
   observe(e: BootEvent): void {
+    this.boot(e);
     const c = this.c;
     switch (e.kind) {
       case 'dhcp':
@@ -122,6 +146,30 @@ export class ServiceMetrics {
       case 'service':
         return;
     }
+  }
+
+  /** A step of an inventory node's boot. */
+  private boot(e: BootEvent): void {
+    const step = e.node ? classify(e) : undefined;
+    if (!step) return;
+    const n = countStep(this.nodes.get(e.node!) ?? {}, step);
+    this.nodes.set(e.node!, n.after);
+    const b = this.b;
+    if (n.started) b.started.inc();
+    if (n.phaseDone) b.phase.observe({ phase: n.phaseDone.phase }, n.phaseDone.seconds);
+    if (n.finished) {
+      b.finished.inc();
+      if (n.finished.seconds !== undefined) b.boot.observe(n.finished.seconds);
+    }
+    if (n.failure) {
+      b.failures.inc({ kind: n.failure.kind });
+      if (n.failure.first) b.failed.inc();
+    }
+  }
+
+  /** Forget nodes no longer in the inventory. */
+  retainNodes(names: ReadonlySet<string>): void {
+    for (const n of this.nodes.keys()) if (!names.has(n)) this.nodes.delete(n);
   }
 
   /** One sync round's report, or its failure. */
