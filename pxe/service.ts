@@ -25,6 +25,10 @@ import { LiveInventory } from './inventory-reload.js';
 import type { TrustKey } from '../lib/sign.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import type { SyncReport } from './replica/sync.js';
+import { StatusModel } from './status/model.js';
+import { PeerStatuses } from './status/peer-status.js';
+import { clusterViewSource } from './status/gather.js';
+import type { ClusterView } from './status/schema.js';
 
 export interface ServiceOptions {
   inventoryFile: string;
@@ -53,6 +57,8 @@ export interface ServiceOptions {
   httpCacheBytes?: number;
   /** serve --trust: take the inventory (local, reloaded, or from a peer) and pulled manifests only signed by this key. */
   trust?: TrustKey;
+  /** The VC state store's folder; /cluster shows its VCs when it holds a state.json. */
+  vcStateDir?: string;
 }
 
 export interface Service {
@@ -61,6 +67,10 @@ export interface Service {
   reload(reason: string): Promise<boolean>;
   close(): Promise<void>;
   ports: { http: number; tftp?: number; dhcp?: boolean };
+  /** Each node's boot, folded from this replica's events (pxe/status/). */
+  status: StatusModel;
+  /** The cluster view of /cluster (`local`: without the peers' node views). */
+  clusterView(local?: boolean): Promise<ClusterView>;
 }
 
 /**
@@ -106,17 +116,26 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   const warnMissing = async (i: Inventory) => describeMissing(await images.missing(i.nodes)).forEach((l) => log.warn(l));
   await warnMissing(inv);
   inventory.onChange((i) => void warnMissing(i).catch(() => undefined));
+  const status = new StatusModel(() => inventory.current.nodes);
+  const detach = status.attach(events);
+  inventory.onChange(() => status.inventoryChanged());
+  const peerStatuses = new PeerStatuses(now);
+  const clusterView = clusterViewSource({
+    self: address, inventory: () => inventory.current, deadAfterMs: membership.deadAfterMs, now, model: status,
+    live: () => membership.live(inventory.current.servers, now()), peerStatuses, peers: replicas.peers,
+    imagesDir: opts.imagesDir, vcStateDir: opts.vcStateDir,
+  });
 
   const metrics = new ServiceMetrics();
   const unsubscribe = events.subscribe((e) => metrics.observe(e));
   inventory.onChange((i) => metrics.retainNodes(new Set(i.nodes.map((n) => n.name))));
-  const servers = await startServers(opts, { address, inventory, replicas, images, log, events, metrics });
+  const servers = await startServers(opts, { address, inventory, replicas, images, log, events, clusterView, metrics });
   metrics.watch({
     dhcp: () => servers.dhcp?.stats, http: () => servers.http.connections(), tftp: () => servers.tftp,
     replicas: replicas.liveness, inventoryVersion: () => inventory.current.version,
   });
   inventory.watch();
-  const beats = inv.servers.length > 1 ? startHeartbeats({ peers: replicas.peers, membership, now, afterRound: replicas.refreshHeld }) : undefined;
+  const beats = inv.servers.length > 1 ? startHeartbeats({ peers: replicas.peers, membership, now, afterRound: replicas.refreshHeld, ask: peerStatuses.asking() }) : undefined;
   const sync = opts.syncInterval ? startSyncLoop(opts, { intervalMs: opts.syncInterval * 1000, inventory, replicas, log, onRound: (r) => metrics.syncRound(r) }) : undefined;
 
   log.info(`serving cluster ${inv.cluster} as ${address}: ${describePorts(opts, servers)}; ${inv.nodes.length} nodes, images in ${opts.imagesDir}`);
@@ -125,7 +144,10 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
     inventory: () => inventory.current,
     reload: (reason) => inventory.reload(reason),
     ports: { http: servers.http.port, tftp: servers.tftp?.port, dhcp: !!servers.dhcp },
+    status,
+    clusterView: (local = false) => clusterView(local),
     close: async () => {
+      detach();
       inventory.close();
       unsubscribe();
       sync?.stop();
@@ -171,6 +193,7 @@ interface Wiring {
   images: ImageStore;
   log: Logger;
   events: EventLog;
+  clusterView: (local: boolean) => Promise<ClusterView>;
   metrics: ServiceMetrics;
 }
 
@@ -200,7 +223,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
-    inventorySig: () => w.inventory.sig,
+    inventorySig: () => w.inventory.sig, cluster: w.clusterView,
     metrics: () => w.metrics.render(),
     status: async () => ({
       replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir),

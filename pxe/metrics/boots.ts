@@ -1,16 +1,15 @@
-// What one boot step means for the boot counters and histograms, read from the status
-// model's fold (pxe/status/nodes.ts advance()). Pure: a node's state and a step in, the
-// new state and what to count out. Counted as this replica saw it: a boot whose start
-// it did not see (the node's DHCP went to another replica) is not "started" here, and
-// a phase lasts until the next phase this replica saw.
-import { advance, type NodeBootState } from '../status/nodes.js';
-import { phaseIndex, startsOver, type FailureKind, type Phase, type Step } from '../status/phases.js';
+// What one boot step means for the boot counters and histograms, from the status
+// model's own account of the change (pxe/status/nodes.ts advance() and changeFacts()).
+// Pure: a node's state and a step in, the new state and what to count out. Counted as
+// this replica saw it: a phase lasts until the next phase this replica saw.
+import { advance, changeFacts, type NodeBootState } from '../status/nodes.js';
+import type { FailureKind, Phase, Step } from '../status/phases.js';
 
 export interface BootCount {
   after: NodeBootState;
   /** A new boot began with this step. */
   started: boolean;
-  /** The boot reached `up`: its length in seconds from the first phase seen (undefined: up was the first). */
+  /** The boot reached `up`: its length in seconds from its first phase (undefined: up was the first seen). */
   finished?: { seconds?: number };
   /** A phase ended (the boot went on to a later one): which, and how long it lasted. */
   phaseDone?: { phase: Phase; seconds: number };
@@ -20,19 +19,12 @@ export interface BootCount {
 
 export function countStep(before: NodeBootState, step: Step): BootCount {
   const after = advance(before, step);
-  const cur = before.current;
-  if ('failure' in step) {
-    return { after, started: false, failure: { kind: step.failure, first: after.current?.failures.length === 1 } };
-  }
-  const started = !cur || startsOver(step.phase, cur.phase);
-  const out: BootCount = { after, started };
-  if (!started && phaseIndex(step.phase) > phaseIndex(cur.phase) && cur.marks[cur.phase] !== undefined) {
-    out.phaseDone = { phase: cur.phase, seconds: Math.max(0, step.at - cur.marks[cur.phase]!) / 1000 };
-  }
-  const wasUp = !started && cur.upAt !== undefined;
-  if (step.phase === 'up' && !wasUp) {
-    const boot = after.current!;
-    out.finished = started ? {} : { seconds: Math.max(0, step.at - boot.startedAt) / 1000 };
-  }
+  const f = changeFacts(before, after);
+  const boot = after.current!;
+  const out: BootCount = { after, started: f.newBoot };
+  const prev = f.reached?.previous;
+  if (prev) out.phaseDone = { phase: prev.phase, seconds: prev.ms / 1000 };
+  if (f.up) out.finished = f.newBoot ? {} : { seconds: Math.max(0, boot.upAt! - boot.startedAt) / 1000 };
+  if (f.failure) out.failure = { kind: f.failure.kind, first: boot.failures.length === 1 };
   return out;
 }

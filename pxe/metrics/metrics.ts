@@ -79,7 +79,7 @@ export class ServiceMetrics {
       tftpTransfers: counter('tftp_transfers_total', 'TFTP read requests by how they ended: done or error', ['status']),
       tftpErrors: counter('tftp_errors_total', 'failed TFTP transfers by kind: not_found, access, timeout, client_abort, too_long, evicted, shutdown, io, other', ['kind']),
       tftpBytes: counter('tftp_sent_bytes_total', 'bytes sent over TFTP'),
-      http: counter('http_requests_total', 'HTTP requests by route (boot-script, artifact, artifact-sha256, ipxe-binary, status, metrics, inventory, inventory-sig, not-found) and status code', ['route', 'code']),
+      http: counter('http_requests_total', 'HTTP requests by route (boot-script, artifact, artifact-sha256, ipxe-binary, status, metrics, inventory, inventory-sig, report, cluster, not-found) and status code', ['route', 'code']),
       httpErrors: counter('http_errors_total', 'HTTP requests answered with an error, by route and class (4xx, 5xx)', ['route', 'class']),
       httpBytes: counter('http_sent_bytes_total', 'body bytes sent over HTTP, by route', ['route']),
       syncRounds: counter('sync_rounds_total', 'rounds of pulling from the other replicas, by result (ok, failed)', ['result']),

@@ -70,10 +70,13 @@ test('a boot seen only from its report of up counts started and finished, with n
   assert.is(n.phaseDone, undefined);
 });
 
-test('a failure first seen opens a boot that is not counted as started here', () => {
+test('a failure first seen opens a boot (the status model\'s account), its first failure', () => {
   const n = countStep({}, { failure: 'sha256', at: T0, message: 'x' });
-  assert.not.ok(n.started);
+  assert.ok(n.started);
   assert.equal(n.failure, { kind: 'sha256', first: true });
+  const m = countStep(n.after, { failure: 'retry', at: T0 + 1, message: 'y' });
+  assert.not.ok(m.started);
+  assert.equal(m.failure, { kind: 'retry', first: false });
 });
 
 test.run();
