@@ -7,6 +7,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { requireTools } from '../lib/run.js';
 import { runSteps, type Step, type StepTiming } from '../lib/progress.js';
 import type { Logger } from '../lib/log.js';
+import type { StatusLine } from '../lib/status-line.js';
 import { imageNameFor, loadTemplate } from './template.js';
 import { bootstrapperFor } from './bootstrappers/index.js';
 import { customize } from './steps/customize.js';
@@ -59,7 +60,7 @@ export function stepsFor(opts: Pick<BuildOptions, 'service'>, live?: LivePlan): 
 }
 
 /** Run the steps in order, handing each the facts the steps before it made (artifacts and layers merged). */
-export function runBuildSteps(steps: AnyBuildStep[], ctx: BuildContext): Promise<StepTiming[]> {
+export function runBuildSteps(steps: AnyBuildStep[], ctx: BuildContext, status?: StatusLine): Promise<StepTiming[]> {
   let facts: Partial<Facts> = { artifacts: {}, layers: {} };
   const timed = steps.map(
     (s): Step<BuildContext> => ({
@@ -73,7 +74,7 @@ export function runBuildSteps(steps: AnyBuildStep[], ctx: BuildContext): Promise
       },
     }),
   );
-  return runSteps(timed, ctx, { log: ctx.log, signal: ctx.signal });
+  return runSteps(timed, ctx, { log: ctx.log, signal: ctx.signal, status });
 }
 
 const NEEDS_ROOT = 'build-image needs root (mmdebstrap --mode=root, chown and mknod in the image root): run it with sudo';
@@ -111,7 +112,8 @@ export interface BuildResult {
 
 export async function buildImage(
   opts: BuildOptions,
-  deps: { log: Logger; now?: Date; signal?: AbortSignal; uid?: number },
+  /** `status`: a line redrawn in place with the running step's progress (a TTY). */
+  deps: { log: Logger; now?: Date; signal?: AbortSignal; uid?: number; status?: StatusLine },
 ): Promise<BuildResult> {
   const { template, format, compression, live, tools, name } = await planBuild(opts);
   if ((deps.uid ?? process.getuid?.()) !== 0) throw new Error(NEEDS_ROOT);
@@ -143,7 +145,7 @@ export async function buildImage(
     await mkdir(ctx.root);
     await mkdir(ctx.outDir);
     deps.log.info(`building ${name} version ${s.version} from ${shownPath(template.dir)} (${format}, ${compression} initrd)`);
-    const timings = await runBuildSteps(stepsFor(opts, live), ctx);
+    const timings = await runBuildSteps(stepsFor(opts, live), ctx, deps.status);
     // Removing the build tree takes seconds on a full root: say so, and count it in the build time.
     deps.log.info('removing the build tree…');
     await removeTree(staging);

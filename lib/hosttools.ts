@@ -12,6 +12,7 @@ export const HOST_TOOLS: Record<string, string> = {
   tar: 'tar',
   cp: 'coreutils',
   mknod: 'coreutils',
+  stdbuf: 'coreutils',
   setfattr: 'attr',
   'qemu-system-x86_64': 'qemu-system-x86',
   'grub-mkrescue': 'grub-common',

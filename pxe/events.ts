@@ -17,7 +17,13 @@ export type BootEvent = BootEventBase &
     | { kind: 'tftp'; file: string; status: 'done' | 'error'; bytes: number; ms: number; error?: string; blksize?: number; windowsize?: number; step?: string }
     | { kind: 'http'; path: string; status: number; bytes: number; ms: number; range?: string }
     | { kind: 'service'; message: string }
+    /** A node's own word (GET /report/<mac>/<what>): its initrd reached init or failed, its image is up. */
+    | { kind: 'report'; what: ReportWhat; message?: string }
   );
+
+/** What a node reports: `init` and `up` are phases; `sha256`, `fetch` and `retry` are failures on the way. */
+export const REPORT_WHATS = ['init', 'up', 'sha256', 'fetch', 'retry'] as const;
+export type ReportWhat = (typeof REPORT_WHATS)[number];
 
 export type LogFormat = 'text' | 'json';
 
@@ -32,21 +38,43 @@ function human(e: BootEvent): string {
       return `${who} http ${e.path} ${e.status} ${e.bytes} bytes in ${e.ms} ms${e.range ? ` range=${e.range}` : ''}`;
     case 'service':
       return e.message;
+    case 'report':
+      return `${who} report ${e.what}${e.message ? `: ${e.message}` : ''}`;
   }
 }
 
+/** Told of every event: printed ones, and quiet ones (a replica's /status polls without --verbose). */
+export type EventListener = (e: BootEvent) => void;
+
 export class EventLog {
   readonly recent: BootEvent[] = [];
+  private readonly listeners = new Set<EventListener>();
   constructor(
     private readonly opts: { format: LogFormat; write?: (line: string) => void; now?: () => Date; keep?: number } = { format: 'text' },
   ) {}
 
-  emit(e: BootEvent): void {
+  /** `quiet`: for the listeners only, neither printed nor kept in `recent`. */
+  emit(e: BootEvent, o: { quiet?: boolean } = {}): void {
     const ev = { time: (this.opts.now ?? (() => new Date()))().toISOString(), ...e };
-    this.recent.push(ev);
-    if (this.recent.length > (this.opts.keep ?? 1000)) this.recent.shift();
-    const line = this.opts.format === 'json' ? JSON.stringify(ev) : `${ev.time} ${human(ev)}`;
-    (this.opts.write ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+    if (!o.quiet) {
+      this.recent.push(ev);
+      if (this.recent.length > (this.opts.keep ?? 1000)) this.recent.shift();
+      const line = this.opts.format === 'json' ? JSON.stringify(ev) : `${ev.time} ${human(ev)}`;
+      (this.opts.write ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+    }
+    for (const f of this.listeners) {
+      try {
+        f(ev);
+      } catch {
+        // A listener's bug must not stop the log or the others.
+      }
+    }
+  }
+
+  /** Call `f` with every event from now on (time filled in); returns the unsubscribe. */
+  subscribe(f: EventListener): () => void {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
   }
 
   /** A Logger whose lines become service events, for code that takes a Logger. */
@@ -62,9 +90,10 @@ export class EventLog {
 }
 
 /**
- * A replica asking this one's /status (heartbeats, the sync): replication, not a boot
- * event, so it is logged only with --verbose. `servers` are the inventory's replicas.
+ * A replica asking this one's /status (heartbeats, the sync) or its own node view
+ * (/cluster?local=1, for a merged view): replication, not a boot event, so it is logged
+ * only with --verbose. `servers` are the inventory's replicas.
  */
 export function isPeerStatus(e: BootEvent, servers: readonly string[]): boolean {
-  return e.kind === 'http' && e.path.split('?')[0] === '/status' && e.client !== undefined && servers.includes(e.client);
+  return e.kind === 'http' && ['/status', '/cluster'].includes(e.path.split('?')[0]!) && e.client !== undefined && servers.includes(e.client);
 }

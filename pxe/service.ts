@@ -25,6 +25,12 @@ import { Membership } from './replica/membership.js';
 import { startHeartbeats } from './replica/heartbeat.js';
 import { LiveInventory } from './inventory-reload.js';
 import type { TrustKey } from '../lib/sign.js';
+import { ServiceMetrics } from './metrics/metrics.js';
+import type { SyncReport } from './replica/sync.js';
+import { StatusModel } from './status/model.js';
+import { PeerStatuses } from './status/peer-status.js';
+import { clusterViewSource } from './status/gather.js';
+import type { ClusterView } from './status/schema.js';
 
 export interface ServiceOptions {
   inventoryFile: string;
@@ -53,6 +59,8 @@ export interface ServiceOptions {
   httpCacheBytes?: number;
   /** serve --trust: take the inventory (local, reloaded, or from a peer) and pulled manifests only signed by this key. */
   trust?: TrustKey;
+  /** The VC state store's folder; /cluster shows its VCs when it holds a state.json. */
+  vcStateDir?: string;
 }
 
 export interface Service {
@@ -61,6 +69,10 @@ export interface Service {
   reload(reason: string): Promise<boolean>;
   close(): Promise<void>;
   ports: { http: number; tftp?: number; dhcp?: boolean };
+  /** Each node's boot, folded from this replica's events (pxe/status/). */
+  status: StatusModel;
+  /** The cluster view of /cluster (`local`: without the peers' node views). */
+  clusterView(local?: boolean): Promise<ClusterView>;
 }
 
 /**
@@ -106,11 +118,27 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   const warnMissing = async (i: Inventory) => describeMissing(await images.missing(i.nodes)).forEach((l) => log.warn(l));
   await warnMissing(inv);
   inventory.onChange((i) => void warnMissing(i).catch(() => undefined));
+  const status = new StatusModel(() => inventory.current.nodes);
+  const detach = status.attach(events);
+  inventory.onChange(() => status.inventoryChanged());
+  const peerStatuses = new PeerStatuses(now);
+  const clusterView = clusterViewSource({
+    self: address, inventory: () => inventory.current, deadAfterMs: membership.deadAfterMs, now, model: status,
+    live: () => membership.live(inventory.current.servers, now()), peerStatuses, peers: replicas.peers,
+    imagesDir: opts.imagesDir, vcStateDir: opts.vcStateDir,
+  });
 
-  const servers = await startServers(opts, { address, inventory, replicas, images, log, events });
+  const metrics = new ServiceMetrics();
+  const unsubscribe = events.subscribe((e) => metrics.observe(e));
+  inventory.onChange((i) => metrics.retainNodes(new Set(i.nodes.map((n) => n.name))));
+  const servers = await startServers(opts, { address, inventory, replicas, images, log, events, clusterView, metrics });
+  metrics.watch({
+    dhcp: () => servers.dhcp?.stats, http: () => servers.http.connections(), tftp: () => servers.tftp,
+    replicas: replicas.liveness, inventoryVersion: () => inventory.current.version,
+  });
   inventory.watch();
-  const beats = inv.servers.length > 1 ? startHeartbeats({ peers: replicas.peers, membership, now, afterRound: replicas.refreshHeld }) : undefined;
-  const sync = opts.syncInterval ? startSyncLoop(opts, { intervalMs: opts.syncInterval * 1000, inventory, replicas, log }) : undefined;
+  const beats = inv.servers.length > 1 ? startHeartbeats({ peers: replicas.peers, membership, now, afterRound: replicas.refreshHeld, ask: peerStatuses.asking() }) : undefined;
+  const sync = opts.syncInterval ? startSyncLoop(opts, { intervalMs: opts.syncInterval * 1000, inventory, replicas, log, onRound: (r) => metrics.syncRound(r) }) : undefined;
 
   log.info(`serving cluster ${inv.cluster} as ${address}: ${describePorts(opts, servers)}; ${inv.nodes.length} nodes, images in ${opts.imagesDir}`);
   return {
@@ -118,8 +146,12 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
     inventory: () => inventory.current,
     reload: (reason) => inventory.reload(reason),
     ports: { http: servers.http.port, tftp: servers.tftp?.port, dhcp: !!servers.dhcp },
+    status,
+    clusterView: (local = false) => clusterView(local),
     close: async () => {
+      detach();
       inventory.close();
+      unsubscribe();
       sync?.stop();
       beats?.stop();
       await Promise.all([servers.http.close(), servers.tftp?.close(), servers.dhcp?.close()]);
@@ -142,6 +174,15 @@ function replicaView(opts: Pick<ServiceOptions, 'httpPort' | 'imagesDir'>, inven
     owns: (n: number) => m.owns(n, servers(), now()),
     answersFirst: (mac: string) => m.answersFirst(mac, servers(), now()),
     canBoot: (node: InventoryNode) => m.canBoot(node.image, servers(), now()),
+    /** Each replica of the inventory, live or not, and seconds since it answered (for /metrics). */
+    liveness: () => {
+      const t = now();
+      const live = m.live(servers(), t);
+      return servers().map((r) => {
+        const heard = r === m.self ? undefined : m.lastHeard(r);
+        return { replica: r, live: live.includes(r), silentFor: heard === undefined ? undefined : (t - heard) / 1000 };
+      });
+    },
     /** Re-read what this replica holds ("name/version", and "name" for a current one). */
     refreshHeld: async () => m.holding(heldRefs(await heldImages(opts.imagesDir))),
   };
@@ -154,6 +195,8 @@ interface Wiring {
   images: ImageStore;
   log: Logger;
   events: EventLog;
+  clusterView: (local: boolean) => Promise<ClusterView>;
+  metrics: ServiceMetrics;
 }
 
 interface Servers {
@@ -169,10 +212,11 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   const infoAsDebug = { ...w.log, info: w.log.debug };
   const inv = () => w.inventory.current;
   const onEvent = (e: Parameters<EventLog['emit']>[0]) => {
-    if (!opts.verbose && isPeerStatus(e, [...inv().servers, w.address])) return;
+    // Still counted in /metrics, but not printed.
+    const quiet = !opts.verbose && isPeerStatus(e, [...inv().servers, w.address]);
     if (!e.node && e.mac) e.node = inv().byMac.get(e.mac)?.name;
     if (!e.node && e.client) e.node = inv().nodes.find((n) => n.ip === e.client!.split(':')[0])?.name;
-    w.events.emit(e);
+    w.events.emit(e, { quiet });
   };
   const images = w.images;
   let dhcp: DhcpServer | undefined;
@@ -185,7 +229,8 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, ipxeFiles, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
-    inventorySig: () => w.inventory.sig,
+    inventorySig: () => w.inventory.sig, cluster: w.clusterView,
+    metrics: () => w.metrics.render(),
     status: async () => ({
       replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir),
       /** node → image, for each node whose image is not here. */
@@ -235,13 +280,15 @@ async function startTftp(opts: ServiceOptions, w: Wiring, o: { onEvent: (e: Para
 }
 
 /** Pull what the other replicas have and we lack (verified image versions, newer inventories), never two pulls at once. */
-function startSyncLoop(opts: Pick<ServiceOptions, 'imagesDir' | 'inventoryFile' | 'trust'>, o: { intervalMs: number; inventory: LiveInventory; replicas: ReplicaView; log: Logger }): { stop(): void } {
+function startSyncLoop(opts: Pick<ServiceOptions, 'imagesDir' | 'inventoryFile' | 'trust'>, o: { intervalMs: number; inventory: LiveInventory; replicas: ReplicaView; log: Logger; onRound?: (r: SyncReport | Error) => void }): { stop(): void } {
   let syncing = false;
   const sync = async () => {
     if (syncing) return;
     syncing = true;
     try {
-      const r = await syncOnce({ peers: o.replicas.peers(), imagesDir: opts.imagesDir, inventoryFile: opts.inventoryFile, inventory: () => o.inventory.current, log: o.log, trust: opts.trust });
+      const r = await syncOnce({ peers: o.replicas.peers(), imagesDir: opts.imagesDir, inventoryFile: opts.inventoryFile, inventory: () => o.inventory.current, log: o.log, trust: opts.trust }).catch((err: Error) => err);
+      o.onRound?.(r);
+      if (r instanceof Error) throw r;
       if (r.inventory === 'adopted') await o.inventory.reload('adopted from a replica');
       if (r.pulled.length || r.pruned.length) await o.replicas.refreshHeld();
     } catch (err) {

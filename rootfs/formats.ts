@@ -23,11 +23,12 @@ export interface RootImageFormat {
 export const squashfs: RootImageFormat = {
   name: 'squashfs',
   file: 'root.squashfs',
-  tools: ['mksquashfs', 'unsquashfs'],
+  tools: ['mksquashfs', 'unsquashfs', 'stdbuf'],
   fsType: 'squashfs',
   module: 'squashfs',
   async build(root, out, o) {
-    await run(['mksquashfs', root, out, '-noappend', '-comp', 'zstd', '-b', '1M', '-no-progress', '-quiet'], o);
+    // Its progress bar is the build's progress (builders/progress/); stdbuf, or a pipe holds it back until the end.
+    await run(['stdbuf', '-o0', 'mksquashfs', root, out, '-noappend', '-comp', 'zstd', '-b', '1M', '-quiet'], o);
   },
   async verify(image, o) {
     const { stdout } = await run(['unsquashfs', '-s', image], o);
@@ -42,11 +43,11 @@ export const squashfs: RootImageFormat = {
 export const erofs: RootImageFormat = {
   name: 'erofs',
   file: 'root.erofs',
-  tools: ['mkfs.erofs', 'fsck.erofs'],
+  tools: ['mkfs.erofs', 'fsck.erofs', 'stdbuf'],
   fsType: 'erofs',
   module: 'erofs',
   async build(root, out, o) {
-    await run(['mkfs.erofs', '-zlz4hc', out, root], o);
+    await run(['stdbuf', '-o0', 'mkfs.erofs', '-zlz4hc', out, root], o);
   },
   async verify(image, o) {
     await run(['fsck.erofs', image], o);

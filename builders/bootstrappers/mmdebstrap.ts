@@ -10,6 +10,8 @@ import { removeTree } from '../../rootfs/remove.js';
 import { rootFromCache } from '../../rootfs/overlay.js';
 import { resolveTemplatePath, type Template } from '../template.js';
 import type { Bootstrapper } from './index.js';
+import type { StepReporter } from '../../lib/progress.js';
+import { APT_START, describeApt, feedApt, megabytes } from '../progress/apt.js';
 
 /** The mmdebstrap command line for a template (without the target). */
 export function mmdebstrapArgs(t: Pick<Template, 'arch' | 'bootstrap' | 'packages' | 'kernel' | 'dir'>): string[] {
@@ -71,10 +73,13 @@ export const mmdebstrapBootstrapper: Bootstrapper = {
       const partial = `${entry}.partial-${process.pid}`;
       await removeTree(partial);
       await mkdir(partial);
-      const argv = [...mmdebstrapArgs(t), t.bootstrap.suite, join(partial, 'root'), ...sourceLines(t)];
+      // --verbose passes apt's and dpkg's lines through: the progress is read from them. Not in the cache key.
+      const argv = [...mmdebstrapArgs(t), '--verbose', t.bootstrap.suite, join(partial, 'root'), ...sourceLines(t)];
       const said: string[] = [];
       try {
-        await run(argv, { log: ctx.log, onLine: (l) => (report.detail(l), said.push(l) > 400 && said.shift()), signal: ctx.signal });
+        const apt = aptMeter(report);
+        await run(argv, { log: ctx.log, onLine: (l) => (apt.line(l), said.push(l) > 400 && said.shift()), signal: ctx.signal });
+        report.note(apt.summary());
         await writeFile(join(partial, 'complete'), `${new Date().toISOString()}\n${argv.join(' ')}\n`);
         await run(['sync', '-f', partial]); // on disk before it is named complete
         await removeTree(entry);
@@ -90,3 +95,19 @@ export const mmdebstrapBootstrapper: Bootstrapper = {
     return { method: 'mmdebstrap', cacheKey: key, cached, sourceHash: key };
   },
 };
+
+/** Each line to the step's detail, and the package count and bytes to its progress. */
+function aptMeter(report: StepReporter) {
+  let s = APT_START;
+  return {
+    line(l: string) {
+      report.detail(l);
+      const next = feedApt(s, l);
+      if (next === s) return;
+      s = next;
+      const p = describeApt(s);
+      if (p) report.progress(p);
+    },
+    summary: () => `bootstrap: ${s.done} packages installed (${s.total} announced), ${megabytes(s.bytes)} downloaded`,
+  };
+}

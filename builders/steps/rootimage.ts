@@ -9,6 +9,8 @@ import { sha256File } from '../../store/hash.js';
 import { imageDir as imageDirOf, listVersions, MANIFEST_FILE } from '../../store/layout.js';
 import type { Manifest } from '../../store/manifest.js';
 import type { BuildContext, BuildStep } from '../context.js';
+import { ROOT_IMAGE_PROGRESS } from '../progress/index.js';
+import { stripTerminal } from '../progress/squashfs.js';
 
 /** An earlier version's root image with the same inputs and a hash that still checks out. */
 export async function findReusable(
@@ -38,7 +40,13 @@ export const rootImage: BuildStep<'rootInputs', 'artifacts' | 'layers'> = {
       await link(reuse.file, out).catch(() => copyFile(reuse.file, out));
       report.note(`inputs unchanged: reusing ${reuse.file} (sha256 checked; --no-cache rebuilds it)`);
     } else {
-      await format.build(ctx.root, out, { log: ctx.log, onLine: (l) => report.detail(l), signal: ctx.signal });
+      const meter = await ROOT_IMAGE_PROGRESS[ctx.format](ctx.root);
+      const onLine = (l: string) => {
+        report.detail(stripTerminal(l));
+        const p = meter(l);
+        if (p) report.progress(p);
+      };
+      await format.build(ctx.root, out, { log: ctx.log, onLine, signal: ctx.signal });
     }
     report.note(await format.verify(out, { log: ctx.log }));
     const sha256 = reuse?.sha256 ?? (await sha256File(out));

@@ -69,14 +69,17 @@ export function builder(y: Argv, verb = '$0 build-image'): Argv<BuildImageArgs> 
 }
 
 export async function handler(argv: BuildImageArgs): Promise<void> {
-  const [{ buildImage }, { consoleLogger }, paths] = await Promise.all([
+  const [{ buildImage }, { consoleLogger }, paths, { ttyStatusLine }] = await Promise.all([
     import('../../builders/pipeline.js'),
     import('../../lib/log.js'),
     import('../../lib/paths.js'),
+    import('../../lib/status-line.js'),
   ]);
   // Arguments first, then (in buildImage, once the template and inventory check out) the root check.
   if (!Number.isInteger(argv.keep) || argv.keep < 0) throw new Error(`--keep ${argv.keep}: give a whole number of versions, 0 to keep all`);
-  const log = consoleLogger({ verbose: argv.verbose });
+  // On a terminal the running step's progress is one line redrawn in place; elsewhere it is in the heartbeats.
+  const tty = process.stderr.isTTY ? ttyStatusLine(process.stderr) : undefined;
+  const log = tty ? tty.logger(consoleLogger({ verbose: argv.verbose })) : consoleLogger({ verbose: argv.verbose });
   const ac = new AbortController();
   // `on`, not `once`: execa's exit hook re-raises a signal that has no other listener.
   const onSignal = (sig: NodeJS.Signals) => {
@@ -108,7 +111,7 @@ export async function handler(argv: BuildImageArgs): Promise<void> {
         service: argv.service,
         live: argv.live ? { inventory: resolve(argv.inventory!), bundle: argv.bundle?.map(String) } : undefined,
       },
-      { log, signal: ac.signal },
+      { log, signal: ac.signal, status: tty?.status },
     );
     log.info(`built ${res.name} ${res.version} in ${res.seconds.toFixed(1)}s: ${res.dir}`);
     if (ac.signal.aborted) process.exitCode = 130;

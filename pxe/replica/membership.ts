@@ -37,6 +37,11 @@ export class Membership {
     if (held) this.peerHeld.set(peer, held);
   }
 
+  /** When peer `peer` last answered a heartbeat (ms); undefined if never. */
+  lastHeard(peer: string): number | undefined {
+    return this.lastSeen.get(peer);
+  }
+
   /** What this replica holds now. */
   holding(held: ReadonlySet<string>): void {
     this.heldHere = held;

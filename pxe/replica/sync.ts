@@ -50,6 +50,8 @@ export interface SyncReport {
   unreachable: string[];
   /** Versions removed by the retention rule, as name/version. */
   pruned: string[];
+  /** What a peer offered and this replica did not take (a failed check, signature or download), one entry per try. */
+  refusals: { what: 'image' | 'inventory'; peer: string }[];
 }
 
 /** Run `fn` over `items`, at most `limit` at once. */
@@ -109,6 +111,7 @@ async function syncInventory(peer: string, st: PeerStatus, r: Round): Promise<vo
     r.report.inventory = 'adopted';
   } catch (err) {
     const m = (err as Error).message;
+    r.report.refusals.push({ what: 'inventory', peer });
     o.log.warn(`${m.startsWith('inventory from') ? m : `inventory from ${peer} refused: ${m}`}; nothing written`);
   }
 }
@@ -133,7 +136,10 @@ async function pullFrom(peer: string, img: HeldImage, r: Round): Promise<boolean
     // A version held back after failures is said once, when it failed, not every round.
     const msg = `image ${key} from ${peer} not taken: ${(err as Error).message}`;
     if (err instanceof BackingOff) r.o.log.debug(msg);
-    else r.o.log.warn(msg);
+    else {
+      r.report.refusals.push({ what: 'image', peer });
+      r.o.log.warn(msg);
+    }
     return false;
   }
 }
@@ -173,7 +179,7 @@ export async function syncOnce(o: SyncOptions): Promise<SyncReport> {
   const r: Round = {
     o,
     timeoutMs: o.timeoutMs ?? 10_000,
-    report: { pulled: [], rejected: [], unreachable: [], pruned: [] },
+    report: { pulled: [], rejected: [], unreachable: [], pruned: [], refusals: [] },
     claimed: new Set(held.map((i) => `${i.name}/${i.version}`)),
     held,
     inventory: { version: ours.version, hash: ours.hash },

@@ -126,6 +126,11 @@ if (reason) {
       return at;
     });
     assert.equal(done, [...done].sort((a, b) => a - b), 'the steps in order: the initrd after the root image');
+    // Progress read from mmdebstrap's apt and dpkg lines: the count at the end, and in the heartbeats (off a TTY).
+    const counted = /bootstrap: (\d+) packages installed \((\d+) announced\), [\d.]+ MB downloaded/.exec(text);
+    assert.ok(counted, 'the bootstrap says its package count');
+    assert.ok(Number(counted[1]) > 50 && counted[1] === counted[2], counted[0]);
+    assert.match(text, new RegExp(`\\] bootstrap: still running \\([\\d.]+s\\): \\d+/${counted[2]} packages, [\\d.]+ MB downloaded`), 'a heartbeat with packages done of the total');
     const imageDir = join(out, DEBIAN);
     const dir = join(imageDir, readlinkSync(join(imageDir, 'current')));
     const m = checkArtifacts(dir, 'squashfs');

@@ -140,7 +140,7 @@ function ctxFor(root: string, fw: Template['firmware']): BuildContext {
 
 const noted = () => {
   const lines: string[] = [];
-  return { lines, note: (x: string) => lines.push(x), detail: (x: string) => lines.push(x) };
+  return { lines, note: (x: string) => lines.push(x), detail: (x: string) => lines.push(x), progress: () => {} };
 };
 
 test('the firmware step on a fixture root: exactly the files the modules name plus keep, links kept, list and totals', async () => {

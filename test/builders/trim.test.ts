@@ -73,7 +73,7 @@ test('the trim step: docs, man, locales but C and the kept, apt lists, and /boot
   const ctx = { root, template, log: memoryLogger(), signal: new AbortController().signal } as unknown as BuildContext;
   const lines: string[] = [];
   const facts = { kernel: { version: '6.1.0-test', file: join(root, 'boot/vmlinuz-6.1.0-test') }, artifacts: { kernel: 'vmlinuz' } };
-  const { trimmed } = await trim.run(ctx, facts, { note: (l) => lines.push(l), detail: () => {} });
+  const { trimmed } = await trim.run(ctx, facts, { note: (l) => lines.push(l), detail: () => {}, progress: () => {} });
   assert.equal(readdirSync(join(root, 'usr/share/doc')), []);
   assert.equal(readdirSync(join(root, 'usr/share/info')), []);
   assert.equal(readdirSync(join(root, 'usr/share/man')), []);
@@ -95,7 +95,7 @@ test('trim: false everywhere leaves the root alone', async () => {
   const off = { docs: false, man: false, locales: false, keepLocales: [], aptLists: false, bootKernel: false, modules: [] };
   const ctx = { root, template: { trim: off } as unknown as Template, log: memoryLogger() } as unknown as BuildContext;
   const facts = { kernel: { version: '6.1.0-test', file: join(root, 'boot/vmlinuz-6.1.0-test') }, artifacts: { kernel: 'vmlinuz' } };
-  const { trimmed } = await trim.run(ctx, facts, { note: () => {}, detail: () => {} });
+  const { trimmed } = await trim.run(ctx, facts, { note: () => {}, detail: () => {}, progress: () => {} });
   assert.ok(Object.values(trimmed).every((f) => f.files === 0));
   assert.ok(existsSync(join(root, 'usr/share/doc/bash/copyright')) && existsSync(join(root, 'boot/vmlinuz-6.1.0-test')));
 });
