@@ -12,6 +12,10 @@ const cidr = z.string().refine((s) => parseCidr(s) !== undefined, 'must be a sub
 const mac = z.string().refine((s) => normalizeMac(s) !== undefined, 'must be a MAC address like 52:54:00:77:00:01');
 const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i, 'must be a host name (letters, digits, dashes)');
 const role = z.enum(['linux', 'xen-dom0']);
+/** How the node's firmware boots from the network; without it, the DHCP client architecture (option 93) decides. */
+export const FIRMWARES = ['bios', 'uefi', 'uefi-http', 'uefi-secure'] as const;
+export type Firmware = (typeof FIRMWARES)[number];
+const firmware = z.enum(FIRMWARES);
 
 const NetworkSchema = z.strictObject({
   subnet: cidr,
@@ -40,6 +44,7 @@ export const InventorySchema = z.strictObject({
       role: role.default('linux'),
       /** Hypervisor command line for xen-dom0 nodes. */
       xenArgs: z.string().optional(),
+      firmware: firmware.optional(),
     })
     .default({ kernelArgs: '', role: 'linux' }),
   nodes: z
@@ -52,6 +57,7 @@ export const InventorySchema = z.strictObject({
         image: z.string().min(1).optional(),
         kernelArgs: z.string().optional(),
         xenArgs: z.string().optional(),
+        firmware: firmware.optional(),
       }),
     )
     .default([]),
@@ -77,6 +83,8 @@ export interface InventoryNode {
   image: string;
   kernelArgs: string;
   xenArgs?: string;
+  /** Set in the inventory (node or defaults); undefined: option 93 decides (pxe/dhcp/boot.ts). */
+  firmware?: Firmware;
   network: Network;
 }
 
@@ -147,14 +155,25 @@ export function parseInventory(text: string, file: string): Inventory {
     }
     const image = n.image ?? data.defaults.image;
     if (!image) problems.push(`${where}.image: no image, and defaults.image is not set`);
+    const role = n.role ?? data.defaults.role;
+    const fw = n.firmware ?? data.defaults.firmware;
+    if (fw === 'uefi-secure' && role === 'xen-dom0') {
+      const from = n.firmware ? '' : ' (from defaults.firmware)';
+      // The line of the firmware: that says it (the node's, else the defaults').
+      const lines = text.split('\n');
+      const start = n.firmware ? lineOf(`name: ${n.name}`) : lines.findIndex((l) => /^defaults:/.test(l)) + 1;
+      const at = lines.findIndex((l, k) => k >= start && /^\s*firmware:\s*uefi-secure/.test(l)) + 1 || start;
+      problems.push(`${file}:${at}: nodes[${i}].firmware: uefi-secure${from} cannot boot role xen-dom0: Debian's Xen is not signed, so shim and GRUB under Secure Boot refuse to load it; give this node firmware: uefi (Secure Boot off in its firmware) or role: linux`);
+    }
     nodes.push({
       name: n.name,
       mac: m,
       ip: formatIp4(ipn),
-      role: n.role ?? data.defaults.role,
+      role,
       image: image ?? '',
       kernelArgs: n.kernelArgs ?? data.defaults.kernelArgs,
       xenArgs: n.xenArgs ?? data.defaults.xenArgs,
+      firmware: fw,
       network: net ?? networks[0]!,
     });
   });

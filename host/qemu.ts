@@ -1,7 +1,8 @@
 // QEMU machines with no disk: PXE-booted from Debian's iPXE ROMs on a tap, or booted
 // from a live medium (CD or USB stick). Each command line is built by a pure function;
 // the start functions run it in a namespace (host/netns.ts) through lib/run.ts.
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Netns } from './netns.js';
 
@@ -15,6 +16,41 @@ export const ROMS: Record<Nic, string> = {
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+/** Secure Boot: the SMM build of OVMF, and variables with Microsoft's keys enrolled (Secure Boot on). */
+export const OVMF_CODE_SECBOOT = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
+export const OVMF_VARS_MS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
+
+/** iPXE EFI option ROMs (Debian's ipxe-qemu), for UEFI machines whose NIC should run iPXE. */
+export const EFI_ROMS: Record<Nic, string> = {
+  e1000: '/usr/lib/ipxe/qemu/efi-e1000.rom',
+  virtio: '/usr/lib/ipxe/qemu/efi-virtio.rom',
+};
+
+/** What a machine boots with: SeaBIOS, OVMF, or OVMF with Secure Boot on. */
+export type MachineFirmware = 'bios' | 'uefi' | 'uefi-secure';
+
+/** The OVMF variables a firmware starts from (copied per machine: OVMF writes to them). */
+export const ovmfVarsFor = (fw: Exclude<MachineFirmware, 'bios'>) => (fw === 'uefi-secure' ? OVMF_VARS_MS : OVMF_VARS);
+
+/** A writable copy of the firmware's OVMF variables in `dir`, for one machine. */
+export function copyOvmfVars(dir: string, fw: Exclude<MachineFirmware, 'bios'>, name = 'OVMF_VARS.fd'): string {
+  const to = join(dir, name);
+  copyFileSync(ovmfVarsFor(fw), to);
+  return to;
+}
+
+/**
+ * Firmware arguments: none for SeaBIOS; OVMF code read-only and the vars copy writable
+ * as pflash. Secure Boot needs SMM (q35, smm=on) and the flash locked to SMM
+ * (cfi.pflash01 secure=on), or OVMF's secboot build does not start.
+ */
+export function firmwareArgv(fw: MachineFirmware, vars?: string): string[] {
+  if (fw === 'bios') return [];
+  if (!vars) throw new Error(`firmware ${fw} needs a writable copy of its OVMF variables (copyOvmfVars)`);
+  const code = fw === 'uefi-secure' ? OVMF_CODE_SECBOOT : OVMF_CODE;
+  const secure = fw === 'uefi-secure' ? ['-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on'] : [];
+  return [...secure, '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${code}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`];
+}
 
 export interface KvmProbe {
   /** /dev/kvm exists and opens read-write. */
@@ -58,7 +94,10 @@ export function qemuMissing(): string | undefined {
   return undefined;
 }
 
-export const ovmfMissing = (): string | undefined => (existsSync(OVMF_CODE) && existsSync(OVMF_VARS) ? undefined : `${OVMF_CODE} is missing (apt-get install ovmf)`);
+export const ovmfMissing = (): string | undefined => {
+  for (const f of [OVMF_CODE, OVMF_VARS, OVMF_CODE_SECBOOT, OVMF_VARS_MS]) if (!existsSync(f)) return `${f} is missing (apt-get install ovmf)`;
+  return undefined;
+};
 
 const tapNetdev = (tap: string) => `tap,id=n0,ifname=${tap},script=no,downscript=no`;
 
@@ -70,6 +109,17 @@ export interface PxeNode {
   cpu?: string;
   /** Default: defaultAccel(). */
   accel?: Accel;
+  /** Default bios (SeaBIOS). UEFI needs `uefiVars`. */
+  firmware?: MachineFirmware;
+  /** Writable copy of the OVMF variables (copyOvmfVars), for UEFI. */
+  uefiVars?: string;
+  /**
+   * The NIC's option ROM; '' for none (UEFI then uses OVMF's own network stack: virtio
+   * only, OVMF has no e1000 driver). Default: Debian's iPXE PXE ROM for the NIC.
+   */
+  romfile?: string;
+  /** `-fw_cfg name=…,string=…` entries, e.g. OVMF's opt/org.tianocore/IPv4PXESupport. */
+  fwCfg?: Record<string, string>;
 }
 
 /**
@@ -77,13 +127,15 @@ export interface PxeNode {
  * the device must be modern-only (disable-legacy=on) or SeaBIOS ignores its ROM.
  */
 export function pxeNodeArgv(o: PxeNode & { accel: Accel }): string[] {
+  const rom = o.romfile ?? ROMS[o.nic];
   const device =
     o.nic === 'virtio'
-      ? `virtio-net-pci,netdev=n0,mac=${o.mac},disable-legacy=on,romfile=${ROMS.virtio}`
-      : `e1000,netdev=n0,mac=${o.mac},romfile=${ROMS.e1000}`;
+      ? `virtio-net-pci,netdev=n0,mac=${o.mac},disable-legacy=on,romfile=${rom}`
+      : `e1000,netdev=n0,mac=${o.mac},romfile=${rom}`;
+  const fwCfg = Object.entries(o.fwCfg ?? {}).flatMap(([k, v]) => ['-fw_cfg', `name=${k},string=${v}`]);
   return [
     'qemu-system-x86_64', '-accel', o.accel, ...(o.cpu ? ['-cpu', o.cpu] : []), '-m', String(o.memMb ?? 1024), '-smp', '1',
-    '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-boot', 'n',
+    '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', ...firmwareArgv(o.firmware ?? 'bios', o.uefiVars), ...fwCfg, '-boot', 'n',
     '-netdev', tapNetdev(o.tap), '-device', device,
   ];
 }

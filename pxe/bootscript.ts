@@ -21,6 +21,8 @@ export interface BootContext {
   xenArgs?: string;
   /** The node is listed under servers: it boots with the image's service layer, if it has one, and runs a replica. */
   replica?: boolean;
+  /** How GRUB fetches kernel and initrd: 'tftp' for the signed GRUB of Secure Boot, which has no http module. Default http. */
+  grubTransport?: 'http' | 'tftp';
 }
 
 /** Rotate the replica list by a hash of the MAC: same node, same order, on every replica. */
@@ -90,7 +92,8 @@ function rawView(ctx: BootContext) {
     label: `replica${i}`,
     next: i + 1 < order.length ? `replica${i + 1}` : 'failed',
     server,
-    grubDevice: `(http,${server})`,
+    // GRUB's tftp device takes a host only: the replicas serve TFTP on port 69.
+    grubDevice: ctx.grubTransport === 'tftp' ? `(tftp,${server.split(':')[0]})` : `(http,${server})`,
     kernel: `http://${server}${base}/${a.kernel?.file ?? 'vmlinuz'}`,
     initrd: `http://${server}${base}/${a.initrd?.file ?? 'initrd.img'}`,
     xen: a.xen ? `http://${server}${base}/${a.xen.file}` : '',

@@ -14,7 +14,7 @@ export interface BootEventBase {
 export type BootEvent = BootEventBase &
   (
     | { kind: 'dhcp'; type: string; ip?: string; arch?: number | string; ipxe?: boolean; bootfile?: string; detail?: string }
-    | { kind: 'tftp'; file: string; status: 'done' | 'error'; bytes: number; ms: number; error?: string; blksize?: number; windowsize?: number }
+    | { kind: 'tftp'; file: string; status: 'done' | 'error'; bytes: number; ms: number; error?: string; blksize?: number; windowsize?: number; step?: string }
     | { kind: 'http'; path: string; status: number; bytes: number; ms: number; range?: string }
     | { kind: 'service'; message: string }
   );
@@ -27,7 +27,7 @@ function human(e: BootEvent): string {
     case 'dhcp':
       return `${who} dhcp ${e.type}${e.ip ? ` ${e.ip}` : ''}${e.arch !== undefined ? ` arch=${e.arch}` : ''}${e.ipxe ? ' ipxe' : ''}${e.bootfile ? ` boot=${e.bootfile}` : ''}${e.detail ? ` (${e.detail})` : ''}`;
     case 'tftp':
-      return `${who} tftp ${e.file} ${e.status} ${e.bytes} bytes in ${e.ms} ms${e.error ? `: ${e.error}` : ''}`;
+      return `${who} tftp ${e.file}${e.step ? ` (${e.step})` : ''} ${e.status} ${e.bytes} bytes in ${e.ms} ms${e.error ? `: ${e.error}` : ''}`;
     case 'http':
       return `${who} http ${e.path} ${e.status} ${e.bytes} bytes in ${e.ms} ms${e.range ? ` range=${e.range}` : ''}`;
     case 'service':

@@ -9,9 +9,8 @@ import { startHttpServer, type HttpServer } from './http/server.js';
 import type { HttpLimits } from './http/limits.js';
 import { cacheBudgetFor } from './http/cache-budget.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
+import { resolveChainFiles, tftpBootFiles } from './tftp/boot-files.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
-import { renderBootScript } from './bootscript.js';
-import { route } from './http/routes.js';
 import { isPeerStatus, type EventLog } from './events.js';
 import type { Logger } from '../lib/log.js';
 import { run } from '../lib/run.js';
@@ -187,23 +186,13 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
       ...dhcpStatus(dhcp),
     }),
   });
-  const tftp = opts.tftp
-    ? await startTftpServer({
-        root: opts.ipxeDir,
-        // Bound to this replica's address so every transfer's replies come from it.
-        address: w.address,
-        port: opts.tftpPort,
-        log: infoAsDebug,
-        onEvent,
-        generate: bootScriptOverTftp(opts.templatesDir, images, w),
-      })
-    : undefined;
+  const tftp = opts.tftp ? await startTftp(opts, w, { onEvent, log: infoAsDebug }) : undefined;
   // Several replicas: each pool address belongs to one live replica (pxe/replica/pool.ts), so no
   // two lease it; each reserved node has one first responder, and the others answer its retries.
   const shared = inv().servers.length > 1;
   dhcp = opts.dhcp
     ? await startDhcpServer({
-        inventory: inv, serverIp: w.address, httpPort: opts.httpPort, port: opts.dhcpPort, proxyDhcp: opts.proxyDhcp,
+        inventory: inv, serverIp: w.address, httpPort: opts.httpPort, port: opts.dhcpPort, proxyDhcp: opts.proxyDhcp, tftp: opts.tftp,
         leaseFile: opts.leaseFile, log: infoAsDebug, onEvent,
         owns: shared ? w.replicas.owns : undefined,
         answersFirst: shared ? w.replicas.answersFirst : undefined,
@@ -219,17 +208,19 @@ function dhcpStatus(dhcp: DhcpServer | undefined): object {
   return { addressConflicts: dhcp.conflicts().map((c) => ({ ...c, at: new Date(c.at).toISOString() })), dhcpLimited: dhcp.stats.limited };
 }
 
-/** Per-node scripts over TFTP too (boot/<mac>.ipxe), for firmware that chains by TFTP. */
-function bootScriptOverTftp(templatesDir: string, images: ImageStore, w: Pick<Wiring, 'inventory' | 'replicas'>) {
-  return async (path: string): Promise<Buffer | undefined> => {
-    const r = route(`/${path}`);
-    if (r.kind !== 'boot-script') return undefined;
-    const inv = w.inventory.current;
-    const node = inv.byMac.get(r.mac);
-    if (!node) return undefined;
-    const image = await images.resolve(node.image);
-    return Buffer.from(await renderBootScript(templatesDir, r.format, { node, cluster: inv.cluster, image, servers: w.replicas.bootServers(image), replica: inv.servers.includes(node.ip) }));
-  };
+/** TFTP: the iPXE binaries of --ipxe-dir, and (tftp/boot-files.ts) the Secure Boot chain, per-node scripts and image artifacts. */
+async function startTftp(opts: ServiceOptions, w: Wiring, o: { onEvent: (e: Parameters<EventLog['emit']>[0]) => void; log: Logger }): Promise<TftpServer> {
+  const chain = await resolveChainFiles();
+  for (const [name, path] of chain.missing) w.log.warn(`no ${path}: Secure Boot nodes cannot boot from this replica (${name}; apt-get install shim-signed grub-efi-amd64-signed)`);
+  return startTftpServer({
+    root: opts.ipxeDir,
+    // Bound to this replica's address so every transfer's replies come from it.
+    address: w.address,
+    port: opts.tftpPort,
+    log: o.log,
+    onEvent: o.onEvent,
+    generate: tftpBootFiles({ templatesDir: opts.templatesDir, images: w.images, inventory: () => w.inventory.current, servers: w.replicas.bootServers, chain }),
+  });
 }
 
 /** Pull what the other replicas have and we lack (verified image versions, newer inventories), never two pulls at once. */

@@ -91,6 +91,7 @@ export const Arch = {
   EFI_ARM32: 10,
   EFI_ARM64: 11,
   EFI_X64_HTTP: 16, // UEFI HTTP boot, x64
+  EFI_ARM64_HTTP: 19, // UEFI HTTP boot, arm64
 } as const;
 export const ARCH_NAMES: Record<number, string> = {
   0: 'bios',
@@ -100,6 +101,7 @@ export const ARCH_NAMES: Record<number, string> = {
   10: 'efi-arm32',
   11: 'efi-arm64',
   16: 'efi-x64-http',
+  19: 'efi-arm64-http',
 };
 
 /** Vendor class prefixes (PXE 2.1 2.2.1; UEFI 2.5 24.7.2 HTTP boot). */

@@ -24,6 +24,8 @@ export interface PolicyConfig extends Ports {
   proxyDhcp?: boolean;
   /** The PXE boot server discovery port the server listens on (4011). */
   pxePort?: number;
+  /** Does this replica serve TFTP? Default yes; without, PXE clients that need it are left to one that does. */
+  tftp?: boolean;
   /** With several replicas: does this one own pool address n (pxe/replica/pool.ts)? Default: all. */
   owns?: (n: number) => boolean;
   /**
@@ -96,6 +98,7 @@ interface Ctx {
   node?: InventoryNode;
   net: Network;
   kind: ClientKind;
+  boot: BootChoice;
 }
 
 export function decide(req: Incoming, inv: Inventory, leases: LeaseTable, now: number, cfg: PolicyConfig): Outcome {
@@ -130,7 +133,11 @@ export function decide(req: Incoming, inv: Inventory, leases: LeaseTable, now: n
   if (node && node.network.subnetText !== net.subnetText) return ignore(`reserved ${node.ip} is not on the request's subnet ${net.subnetText}`);
   if (!node && !net.pool) return ignore('unknown MAC and no pool', { unknownMac: true });
 
-  const c: Ctx = { req, msg, inv, leases, now, cfg, mac, node, net, kind: classify(msg.options) };
+  const kind = classify(msg.options);
+  const boot = chooseBoot(kind, mac, cfg, node);
+  // No TFTP here for a client that needs it (a replica with TFTP answers), or a uefi-http node's PXE attempt.
+  if (boot.silent) return ignore(boot.note ?? 'no boot file for this client here', cfg.tftp === false ? { leftToPeer: true } : { level: 'info' });
+  const c: Ctx = { req, msg, inv, leases, now, cfg, mac, node, net, kind, boot };
   if (cfg.proxyDhcp) return proxy(c, type);
   switch (type) {
     case MsgType.DISCOVER:
@@ -222,7 +229,7 @@ interface Built {
 
 function build(c: Ctx, type: number, yiaddr: string, opts: Array<[number, Buffer]>): Built {
   const r = replyHeader(c.msg, type, yiaddr, ZERO);
-  const boot = chooseBoot(c.kind, c.mac, c.cfg);
+  const boot = c.boot;
   const all = [...opts, ...applyBoot(r, boot, c.cfg.serverIp), ...bootOptions(c.kind, c.msg.options)];
   r.options = orderOptions(type, c.cfg.serverIp, all, c.msg);
   return { reply: r, boot };

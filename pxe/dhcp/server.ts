@@ -28,6 +28,8 @@ export interface DhcpServerOptions {
   /** Answer only the PXE part, on `port` and on `pxePort` (4011). */
   proxyDhcp?: boolean;
   pxePort?: number;
+  /** Does this replica serve TFTP (default yes)? Without, PXE clients that need it get no answer here. */
+  tftp?: boolean;
   /** Reply ports, for tests on loopback: clients 68, relays 67. */
   clientPort?: number;
   relayPort?: number;
@@ -142,6 +144,7 @@ class Responder {
       serverIp: opts.serverIp,
       httpPort: opts.httpPort,
       proxyDhcp: opts.proxyDhcp,
+      tftp: opts.tftp,
       pxePort: opts.pxePort ?? PXE_PORT,
       clientPort: opts.clientPort,
       relayPort: opts.relayPort,

@@ -1,7 +1,7 @@
 // Read-only TFTP server: the listening socket takes requests, checks them, and
 // hands each admitted one to a Transfer on a socket of its own.
 import dgram, { type RemoteInfo, type Socket } from 'node:dgram';
-import { realpath } from 'node:fs/promises';
+import { realpath, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { Admitter, ReplyBudget } from './limits.js';
@@ -23,6 +23,8 @@ export interface TftpEvent {
   blksize: number;
   windowsize: number;
   error?: string;
+  /** The boot step the file is (shim, grub, kernel, ...), when the generator says. */
+  step?: string;
 }
 
 export interface TftpClientInfo {
@@ -30,8 +32,11 @@ export interface TftpClientInfo {
   port: number;
 }
 
-/** Files made on request (per-node boot scripts); undefined means "look in the root". */
-export type GenerateFile = (path: string, client: TftpClientInfo) => Promise<Buffer | Readable | undefined>;
+/** A file made or opened on request, with the boot step it is (copied into its event). */
+export type Generated = { step?: string } & ({ bytes: Buffer } | { fh: FileHandle; size: number });
+
+/** Files made on request (per-node boot scripts, the boot chain, artifacts); undefined means "look in the root". */
+export type GenerateFile = (path: string, client: TftpClientInfo) => Promise<Buffer | Readable | Generated | undefined>;
 
 export interface TftpServerOptions {
   root: string;
@@ -243,7 +248,7 @@ class ReadServer implements TftpServer {
     const end = (r: TransferResult) => {
       this.admitter.release(rinfo.address);
       const { blksize, windowsize } = settings;
-      this.report({ kind: 'tftp', client, file, status: r.status, bytes: r.bytes, ms: this.clock.now() - started, blksize, windowsize, ...(r.error !== undefined ? { error: r.error } : {}) });
+      this.report({ kind: 'tftp', client, file, status: r.status, bytes: r.bytes, ms: this.clock.now() - started, blksize, windowsize, ...(r.error !== undefined ? { error: r.error } : {}), ...(step ? { step } : {}) });
     };
     const fail = (code: number, message: string) => {
       this.replyError(rinfo, code, message);
@@ -251,10 +256,12 @@ class ReadServer implements TftpServer {
     };
     let src: ChunkSource;
     let size: number | undefined;
+    let step: string | undefined;
     try {
       file = cleanName(req.filename);
       const opened = await openSource(this.opts.generate, this.io.realRoot, file, rinfo);
       size = opened.size;
+      step = opened.step;
       // Netascii changes the length, so a size known for the file is not the size sent.
       settings = negotiate(req.options, { size: req.mode === 'netascii' ? undefined : opened.size, mode: req.mode }, this.limits);
       src = opened.make(settings.blksize);
@@ -311,9 +318,11 @@ class ReadServer implements TftpServer {
 }
 
 /** The bytes to send for `name`: made on request by `generate`, else the file in the root, opened once. */
-async function openSource(generate: GenerateFile | undefined, realRoot: string, name: string, rinfo: RemoteInfo): Promise<{ size: number | undefined; make: (blksize: number) => ChunkSource }> {
+async function openSource(generate: GenerateFile | undefined, realRoot: string, name: string, rinfo: RemoteInfo): Promise<{ size: number | undefined; step?: string; make: (blksize: number) => ChunkSource }> {
   const generated = generate ? await generate(name, { address: rinfo.address, port: rinfo.port }) : undefined;
   if (Buffer.isBuffer(generated)) return { size: generated.length, make: () => bufferSource(generated) };
+  if (generated && 'bytes' in generated) return { size: generated.bytes.length, step: generated.step, make: () => bufferSource(generated.bytes) };
+  if (generated && 'fh' in generated) return { size: generated.size, step: generated.step, make: (blksize) => fileSource(generated.fh, blksize) };
   if (generated) return { size: undefined, make: () => streamSource(generated) };
   const file = await openInRoot(realRoot, name); // opened once: later changes to the root do not reach this transfer
   return { size: file.size, make: (blksize) => fileSource(file.fh, blksize) };

@@ -89,4 +89,25 @@ test('relays: per subnet, validated with line numbers', () => {
   assert.ok(q.includes(`cluster.yaml:${line}: subnets[0].relays[1]: must be an IPv4 address like 10.77.0.11`), q.join('\n'));
 });
 
+test('firmware: per node or in defaults; absent means option 93 decides', () => {
+  const inv = parseInventory(sample.replace('  kernelArgs: console=ttyS0\n', '  kernelArgs: console=ttyS0\n  firmware: uefi\n').replace('    role: linux\n', '    role: linux\n    firmware: uefi-secure\n'), 'cluster.yaml');
+  assert.is(inv.byName.get('node01')!.firmware, 'uefi-secure');
+  assert.is(inv.byName.get('node02')!.firmware, 'uefi');
+  assert.is(parseInventory(sample, 'cluster.yaml').byName.get('node01')!.firmware, undefined);
+  for (const fw of ['bios', 'uefi', 'uefi-http', 'uefi-secure']) {
+    assert.is(parseInventory(sample.replace('    role: linux\n', `    role: linux\n    firmware: ${fw}\n`), 'cluster.yaml').byName.get('node01')!.firmware, fw);
+  }
+  const p = problems(sample.replace('    role: linux\n', '    role: linux\n    firmware: efi\n'));
+  assert.ok(p.some((x) => /cluster\.yaml:15: nodes\[0\]\.firmware:.*bios.*uefi-secure/.test(x)), p.join('\n'));
+});
+
+test('firmware uefi-secure with role xen-dom0 is refused, naming why and the line', () => {
+  const p = problems(sample.replace('    role: xen-dom0\n', '    role: xen-dom0\n    firmware: uefi-secure\n'));
+  assert.is(p.length, 1, p.join('\n'));
+  assert.match(p[0]!, /^cluster\.yaml:19: nodes\[1\]\.firmware: uefi-secure cannot boot role xen-dom0: Debian's Xen is not signed/);
+  const q = problems(sample.replace('  kernelArgs: console=ttyS0\n', '  kernelArgs: console=ttyS0\n  firmware: uefi-secure\n'));
+  assert.is(q.length, 1, q.join('\n'));
+  assert.match(q[0]!, /^cluster\.yaml:10: nodes\[1\]\.firmware: uefi-secure \(from defaults\.firmware\) cannot boot role xen-dom0.*firmware: uefi/);
+});
+
 test.run();

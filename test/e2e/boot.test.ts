@@ -52,7 +52,7 @@ ${NODES.map((n) => `  - { name: ${n.name}, mac: "${n.mac}", ip: ${n.ip} }`).join
   - { name: node04, mac: "52:54:00:77:00:04", ip: 10.77.0.14, image: broken }
 `;
 
-const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+)\n/;
+const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+) secureboot=(\S+)\n/;
 const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
 interface Ev { time: string; kind: string; node?: string; type?: string; path?: string; message?: string }

@@ -38,7 +38,7 @@ nodes:
   - { name: first, mac: "52:54:00:79:00:f0", ip: 10.79.0.1 }
   - { name: spark02, mac: "52:54:00:79:00:02", ip: 10.79.0.2 }
 `;
-const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+)\n/;
+const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+) secureboot=(\S+)\n/;
 const LIVE_MAC = '52:54:00:79:00:f0';
 
 /** Stop these QEMU machines (by PID) and wait until they are gone, so their taps are free. */

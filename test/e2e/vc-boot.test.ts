@@ -26,7 +26,7 @@ const skip =
   (spawnSync('sh', ['-c', tools.map((t) => `command -v ${t}`).join(' && ')]).status !== 0 ? `one of ${tools.join(', ')} is missing (scripts/install-deps.sh; qemu-img is in qemu-utils)` : undefined);
 
 const VM = { name: 'vc1-1', address: '10.90.0.2', prefix: 24, gateway: '10.90.0.1', mac: '52:54:00:90:00:02' };
-const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+)\n/;
+const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+) secureboot=(\S+)\n/;
 const BOOT_COUNT = /diskless: boot-count=(\d+) upper=(\S+)\n/;
 const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 

@@ -9,6 +9,7 @@ import { LeaseTable, loadLeases, saveLeases } from '../../../pxe/dhcp/leases.js'
 import { FLAG_BROADCAST, IpxeSub, Opt, PXE_DISCOVERY_USE_BOOTFILE, PxeSub } from '../../../pxe/dhcp/constants.js';
 import { decodeSubOptions, getIp, getIps, getText, getU32, getU8, ip, text, u16, u8 } from '../../../pxe/dhcp/options.js';
 import { decode, encode, type DhcpMessage } from '../../../pxe/dhcp/packet.js';
+import { parseInventory } from '../../../cluster/inventory.js';
 import { HTTP_PORT, NODE1_MAC, NODE2_MAC, request, SERVER_IP, T, testInventory, UNKNOWN_MAC, type ReqSpec } from './helpers.js';
 
 const cfg: PolicyConfig = { serverIp: SERVER_IP, httpPort: HTTP_PORT };
@@ -346,7 +347,7 @@ test('PXE: option 97 (UUID) is echoed; an ARM client gets an address but no boot
   assert.is(arm.reply!.yiaddr, '10.77.0.11');
   assert.is(arm.reply!.file, '');
   assert.not.ok(arm.reply!.options.has(Opt.BOOTFILE_NAME));
-  assert.match(arm.line, /no iPXE binary for client architecture 11/);
+  assert.match(arm.line, /no boot file for arm64 UEFI/);
 });
 
 test('iPXE (option 77 iPXE or option 175) gets its per-node script URL and option 175 with 176 = 1', () => {
@@ -440,6 +441,35 @@ test('option 61 with zero octets does not disturb the reply', () => {
   const o = run({ type: T.DISCOVER, options: [[Opt.CLIENT_ID, Buffer.from([0, 0, 0, 0])]] });
   assert.is(o.reply!.yiaddr, '10.77.0.11');
   void u8;
+});
+
+// ---- firmware and TFTP (boot.ts decides; the policy answers or stays silent) --------
+
+test('--no-tftp: a BIOS PXE client gets no reply (a replica with TFTP answers); a plain client and iPXE still do', () => {
+  const noTftp = { ...cfg, tftp: false };
+  const o = run({ type: T.DISCOVER, options: PXE_BIOS }, { cfg: noTftp });
+  assert.is(o.reply, null);
+  assert.ok(o.leftToPeer);
+  assert.match(o.line, /undionly\.kpxe is fetched over TFTP, which this replica does not serve/);
+  const r = run({ type: T.REQUEST, options: [...PXE_BIOS, [Opt.SERVER_ID, ip(SERVER_IP)], [Opt.REQUESTED_IP, ip('10.77.0.11')]] }, { cfg: noTftp });
+  assert.is(r.reply, null);
+  const plain = run({ type: T.DISCOVER }, { cfg: noTftp }).reply!;
+  assert.is(type(plain), T.OFFER);
+  assert.is(plain.file, '');
+  assert.is(plain.siaddr, '0.0.0.0');
+  const i = run({ type: T.DISCOVER, options: IPXE }, { cfg: noTftp }).reply!;
+  assert.match(getText(i.options, Opt.BOOTFILE_NAME) ?? i.file, /\/boot\/52-54-00-77-00-01\.ipxe$/);
+  assert.is(run({ type: T.DISCOVER, options: PXE_BIOS }).reply!.file, 'undionly.kpxe', 'with TFTP: offered');
+});
+
+test('firmware from the inventory picks the loader; uefi-http leaves the PXE attempt unanswered', () => {
+  const withFw = (fw: string) => testInventory().text.replace('ip: 10.77.0.11 }', `ip: 10.77.0.11, firmware: ${fw} }`);
+  const load = (fw: string) => parseInventory(withFw(fw), 'cluster.yaml');
+  assert.is(run({ type: T.DISCOVER, options: pxeArch(7) }, { inv: load('uefi-secure') }).reply!.file, 'shimx64.efi');
+  assert.is(run({ type: T.DISCOVER, options: pxeArch(7) }, { inv: load('uefi') }).reply!.file, 'ipxe.efi');
+  const h = run({ type: T.DISCOVER, options: pxeArch(7) }, { inv: load('uefi-http') });
+  assert.is(h.reply, null);
+  assert.match(h.line, /uefi-http/);
 });
 
 test.run();
