@@ -16,17 +16,21 @@
 //   kernel+initrd -> the last packet of the initrd
 //   root          -> the last packet of the root image (kernel start, the initrd's DHCP, download)
 //   init          -> "diskless: node-up" on the console (root checked and mounted, the image's init)
-// Usage: node --import tsx/esm bench/firmware-boot.ts [--images DIR] [--firmwares bios,uefi-http,...] [--runs 3] [--no-save]
+// Both sides give the node the same kernel command line (the peer's scripts and GRUB configs are
+// fetched from our replica), with no_timer_check: under TCG on a loaded machine the kernel's
+// IO-APIC timer check can fail and panic, whoever served it.
+// Usage: node --import tsx/esm bench/firmware-boot.ts [--images DIR] [--firmwares bios,uefi-http,...] [--runs 3] [--parallel 1] [--no-save]
+//   --parallel N: firmwares booted at once, each as its pair (2N machines).
 //   --images: a build-image folder holding debian-bookworm-amd64 (default: build one here).
 // Needs root, qemu-system-x86, ovmf, ipxe-qemu, shim-signed, grub-efi-amd64-signed, dnsmasq, nginx, tcpdump, radvd.
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createNetns, type Netns } from '../host/netns.js';
 import { bootNetwork } from '../host/bridge.js';
 import { startRadvd } from '../host/radvd.js';
-import { defaultAccel, pxeNodeArgv } from '../host/qemu.js';
+import { copyOvmfVars, defaultAccel, pxeNodeArgv } from '../host/qemu.js';
 import { stop, waitFor, watchOutput } from '../host/output.js';
 import { projectRoot } from '../lib/paths.js';
 import { run } from '../lib/run.js';
@@ -45,34 +49,24 @@ const runs = Number(arg('runs', '3'));
 const save = !process.argv.includes('--no-save');
 const SERVER = '10.77.0.1';
 const IMAGE = 'debian-bookworm-amd64';
-const BOOT_TIMEOUT_MS = 900_000; // TCG on a shared 2-core machine
+const BOOT_TIMEOUT_MS = 1_500_000; // TCG on a shared 2-core machine under load
+/** Firmwares booted at once (each as a pair, ours and the peer). */
+const parallel = Number(arg('parallel', '1'));
 const nodes = ALL.map((fw, i) => ({ name: `fw-${fw}`, mac: `52:54:00:77:01:0${i + 1}`, ip: `10.77.0.${11 + i}`, firmware: fw, tap: `tap${i}` }));
 type Node = (typeof nodes)[number];
 const SIDES = ['ours', 'peer'] as const;
 type Side = (typeof SIDES)[number];
 
-const OVMF = {
-  code: '/usr/share/OVMF/OVMF_CODE_4M.fd',
-  vars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
-  secureCode: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd',
-  secureVars: '/usr/share/OVMF/OVMF_VARS_4M.ms.fd',
-};
-
-/** QEMU for one firmware: BIOS through host/qemu.ts; OVMF with a fresh copy of its variables, NIC with no option ROM. */
+/** QEMU for one firmware (host/qemu.ts): SeaBIOS + the iPXE ROM, or OVMF with a fresh vars copy and a NIC with no option ROM. */
 function qemuArgv(n: Node, varsDir: string): string[] {
   const accel = defaultAccel();
   if (n.firmware === 'bios') return pxeNodeArgv({ tap: n.tap, mac: n.mac, nic: 'virtio', accel });
-  const secure = n.firmware === 'uefi-secure';
-  const vars = join(varsDir, `${n.name}-vars.fd`);
-  copyFileSync(secure ? OVMF.secureVars : OVMF.vars, vars);
-  return [
-    'qemu-system-x86_64', '-accel', accel, '-m', '1024', '-smp', '1', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
-    ...(secure ? ['-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on'] : []),
-    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${secure ? OVMF.secureCode : OVMF.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
-    // UEFI HTTP boot: OVMF's IPv4/IPv6 PXE off, so its HTTP boot option is the one that runs.
-    ...(n.firmware === 'uefi-http' ? ['-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=n', '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=n'] : []),
-    '-netdev', `tap,id=n0,ifname=${n.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=${n.mac},romfile=`,
-  ];
+  const machine = n.firmware === 'uefi-secure' ? 'uefi-secure' : 'uefi';
+  return pxeNodeArgv({
+    tap: n.tap, mac: n.mac, nic: 'virtio', accel, firmware: machine, uefiVars: copyOvmfVars(varsDir, machine), romfile: '',
+    // UEFI HTTP boot: OVMF's PXE off, so its HTTP boot option is the one that runs.
+    fwCfg: n.firmware === 'uefi-http' ? { 'opt/org.tianocore/IPv4PXESupport': 'n', 'opt/org.tianocore/IPv6PXESupport': 'n' } : undefined,
+  });
 }
 
 const work = mkdtempSync('/var/tmp/dl-bench-fwboot-');
@@ -99,10 +93,14 @@ function sideNetns(side: Side): Netns {
 
 async function startOurs(ns: Netns, images: string): Promise<ChildProcess> {
   const inv = join(work, 'cluster.yaml');
-  writeFileSync(inv, `cluster: fwboot\nnetwork:\n  subnet: 10.77.0.0/24\nservers: [${SERVER}]\ndefaults: { image: ${IMAGE} }\nnodes:\n` +
-    nodes.map((n) => `  - { name: ${n.name}, mac: "${n.mac}", ip: ${n.ip} }`).join('\n') + '\n');
+  writeFileSync(inv, `cluster: fwboot\nnetwork:\n  subnet: 10.77.0.0/24\nservers: [${SERVER}]\ndefaults: { image: ${IMAGE}, kernelArgs: no_timer_check }\nnodes:\n` +
+    nodes.map((n) => `  - { name: ${n.name}, mac: "${n.mac}", ip: ${n.ip}, firmware: ${n.firmware} }`).join('\n') + '\n');
+  // Debian's ipxe.efi is a link out of /usr/lib/ipxe, which this replica's TFTP refuses to follow (issue 11): real copies.
+  const ipxe = join(work, 'ipxe');
+  mkdirSync(ipxe);
+  for (const f of ['ipxe.efi', 'snponly.efi', 'undionly.kpxe']) copyFileSync(realpathSync(join('/usr/lib/ipxe', f)), join(ipxe, f));
   const child = ns.spawn(['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', inv, '--images', images, '--address', SERVER,
-    '--sync-interval', '0', '--lease-file', join(work, 'leases.json'), '--log-format', 'json'], { cwd: projectRoot() });
+    '--sync-interval', '0', '--lease-file', join(work, 'leases.json'), '--log-format', 'json', '--ipxe-dir', ipxe], { cwd: projectRoot() });
   await watchOutput(child).waitFor(/serving cluster fwboot as 10\.77\.0\.1/, 60_000, 'diskless serve');
   return child;
 }
@@ -111,13 +109,15 @@ async function startPeer(ns: Netns, ours: Netns, images: string): Promise<void> 
   const version = readlinkSync(join(images, IMAGE, 'current'));
   const dir = join(images, IMAGE, version);
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { artifacts: Record<string, { file: string }> };
+  // Scripts and GRUB configs exactly as our replica gives them, over the protocol the node uses.
+  const get = (url: string) => ours.exec(['curl', '-sf', url]).stdout;
   const peerNodes = nodes.map((n) => {
-    const get = (path: string) => ours.exec(['curl', '-sf', `http://${SERVER}${path}`]).stdout;
     const dashes = n.mac.replace(/:/g, '-');
-    return { ...n, ipxeScript: get(`/boot/${dashes}.ipxe`), grubCfg: n.firmware === 'uefi-secure' ? get(`/boot/${dashes}.grub.cfg`) : undefined };
+    return { ...n, ipxeScript: get(`http://${SERVER}/boot/${dashes}.ipxe`), grubCfg: n.firmware === 'uefi-secure' ? get(`tftp://${SERVER}/boot/${dashes}.grub.cfg`) : undefined };
   });
+  const grubBootstrap = get(`tftp://${SERVER}/grub/grub.cfg`);
   const peer = join(work, 'peer');
-  writePeerLayout(peer, peerLayout({ serverIp: SERVER, image: { name: IMAGE, version, dir, files: Object.values(manifest.artifacts).map((a) => a.file) }, nodes: peerNodes }));
+  writePeerLayout(peer, peerLayout({ serverIp: SERVER, image: { name: IMAGE, version, dir, files: Object.values(manifest.artifacts).map((a) => a.file) }, nodes: peerNodes, grubBootstrap }));
   writeFileSync(join(peer, 'nginx.conf'), nginxConf({ serverIp: SERVER, dir: peer }));
   const nginx = watchOutput(ns.spawn(['nginx', '-c', join(peer, 'nginx.conf'), '-p', peer, '-e', 'stderr']));
   const d = ns.spawn(dnsmasqArgv({ iface: 'br0', network: '10.77.0.0', netmask: '255.255.255.0', serverIp: SERVER, nodes, dir: peer }));
@@ -143,6 +143,8 @@ interface Boot {
   problems: string[];
   /** What the node asked for, in order: both sides must take the same path. */
   requests: string[];
+  /** The console's last lines, when the boot did not line up. */
+  consoleTail?: string[];
 }
 
 /** Boot `n` once in `ns`: QEMU to node-up, with its tap captured. */
@@ -152,7 +154,9 @@ async function bootOnce(ns: Netns, side: Side, n: Node, round: number, files: { 
   const dumps = [await tcpdump(ns, n.tap, udp, 0, 'udp'), await tcpdump(ns, n.tap, tcp, 200, 'tcp')];
   const lines: Array<{ ms: number; line: string }> = [];
   const t0 = performance.now();
-  const qemu = ns.spawn(qemuArgv(n, work));
+  const varsDir = join(work, tag);
+  mkdirSync(varsDir);
+  const qemu = ns.spawn(qemuArgv(n, varsDir));
   let buf = '';
   qemu.stdout!.on('data', (d: Buffer) => {
     const ms = performance.now() - t0;
@@ -177,6 +181,7 @@ async function bootOnce(ns: Netns, side: Side, n: Node, round: number, files: { 
   const marks = { ...networkMarks(packets, n, files, toMs), ...consoleMarks(lines) };
   for (const k of Object.keys(marks) as (keyof Marks)[]) marks[k] = Math.round(marks[k]!);
   const b: Boot = { firmware: n.firmware, side, run: round, marks, phases: phases(marks), problems: markProblems(marks), requests: requests(packets, n.ip, toMs).map((r) => `${r.via} ${r.path}`) };
+  if (b.problems.length) b.consoleTail = lines.slice(-25).map((l) => l.line);
   rmSync(udp, { force: true });
   rmSync(tcp, { force: true });
   return b;
@@ -184,6 +189,11 @@ async function bootOnce(ns: Netns, side: Side, n: Node, round: number, files: { 
 
 const spaces: Partial<Record<Side, Netns>> = {};
 const boots: Boot[] = [];
+async function cleanUp() {
+  for (const ns of Object.values(spaces)) await ns.destroy();
+  rmSync(work, { recursive: true, force: true });
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void cleanUp().finally(() => process.exit(130)));
 try {
   const images = await imagesDir();
   const version = readlinkSync(join(images, IMAGE, 'current'));
@@ -195,20 +205,21 @@ try {
   await startOurs(spaces.ours, images);
   await startPeer(spaces.peer, spaces.ours, images);
   for (let round = 0; round < runs; round++) {
-    for (const fw of firmwares) {
-      const n = nodes.find((x) => x.firmware === fw)!;
-      const pair = await Promise.all(SIDES.map((side) => bootOnce(spaces[side]!, side, n, round, files)));
-      boots.push(...pair);
-      for (const b of pair) console.error(`${fw} ${b.side} round ${round}: ${JSON.stringify(b.phases)}${b.problems.length ? ` PROBLEMS: ${b.problems.join(', ')}` : ''}`);
+    for (let i = 0; i < firmwares.length; i += parallel) {
+      const batch = firmwares.slice(i, i + parallel).map((fw) => nodes.find((x) => x.firmware === fw)!);
+      const done = await Promise.all(batch.flatMap((n) => SIDES.map((side) => bootOnce(spaces[side]!, side, n, round, files))));
+      boots.push(...done);
+      for (const b of done) console.error(`${b.firmware} ${b.side} round ${round}: ${JSON.stringify(b.phases)}${b.problems.length ? ` PROBLEMS: ${b.problems.join(', ')}` : ''}`);
+      // Saved after every pair: a run cut short keeps what it measured.
+      report({ version, sizes: { kernel: a.kernel!.size, initrd: a.initrd!.size, root: a.root!.size } }, false);
     }
   }
-  report({ version, sizes: { kernel: a.kernel!.size, initrd: a.initrd!.size, root: a.root!.size } });
+  report({ version, sizes: { kernel: a.kernel!.size, initrd: a.initrd!.size, root: a.root!.size } }, true);
 } finally {
-  for (const ns of Object.values(spaces)) await ns.destroy();
-  rmSync(work, { recursive: true, force: true });
+  await cleanUp();
 }
 
-function report(image: { version: string; sizes: Record<string, number> }) {
+function report(image: { version: string; sizes: Record<string, number> }, final: boolean) {
   const cols = [...PHASES, 'total'] as const;
   type Col = (typeof cols)[number];
   type SideSummary = { boots: number; failed: number } & Record<Col, number | null>;
@@ -217,7 +228,7 @@ function report(image: { version: string; sizes: Record<string, number> }) {
     const ok = all.filter((b) => b.problems.length === 0);
     return { boots: ok.length, failed: all.length - ok.length, ...(Object.fromEntries(cols.map((c) => [c, median(ok.map((b) => b.phases[c]!))])) as Record<Col, number | null>) };
   };
-  const summary = firmwares.map((fw) => {
+  const summary = ALL.filter((fw) => firmwares.includes(fw)).map((fw) => {
     const ours = per(fw, 'ours');
     const peer = per(fw, 'peer');
     const ratio = Object.fromEntries(cols.map((c) => [c, ours[c] && peer[c] ? +(ours[c]! / peer[c]!).toFixed(2) : null])) as Record<Col, number | null>;
@@ -229,6 +240,7 @@ function report(image: { version: string; sizes: Record<string, number> }) {
     accel: defaultAccel(),
     image: { name: IMAGE, ...image },
     runs,
+    roundsDone: Math.max(0, ...boots.map((b) => b.run + 1)),
     method: 'tcpdump on the node tap + serial console lines, one clock; each firmware booted from ours and the peer at the same moment',
     peer: 'dnsmasq (DHCP + TFTP) + nginx (HTTP), tools/peer-boot.ts',
     unit: 'ms, median of the rounds',
@@ -238,6 +250,7 @@ function report(image: { version: string; sizes: Record<string, number> }) {
     boots,
   };
   if (save) writeFileSync(join(projectRoot(), 'bench/results/firmware-boot.json'), `${JSON.stringify(result, null, 2)}\n`);
+  if (!final) return;
   const s = (ms: number | null | undefined) => (ms === null || ms === undefined ? '-' : (ms / 1000).toFixed(1));
   console.log(`| firmware | side | ${cols.map((c) => (c === 'kernelInitrd' ? 'kernel+initrd' : c)).join(' | ')} | boots ok |`);
   console.log(`| --- | --- | ${cols.map(() => '---:').join(' | ')} | ---: |`);

@@ -13,7 +13,7 @@ export interface PeerNode {
   firmware: Firmware;
   /** The node's iPXE script, as our replica renders it (GET /boot/<mac>.ipxe). */
   ipxeScript: string;
-  /** Its GRUB config (uefi-secure), as our replica renders it. */
+  /** Its GRUB config (uefi-secure), as our replica serves it over TFTP (boot/<mac>.grub.cfg). */
   grubCfg?: string;
 }
 
@@ -22,6 +22,11 @@ export interface PeerSpec {
   /** Where the image's artifacts lie: images/<name>/<version>/<file>. */
   image: { name: string; version: string; dir: string; files: string[] };
   nodes: PeerNode[];
+  /**
+   * uefi-secure: grub/grub.cfg as our replica serves it over TFTP. The signed grubnetx64 loads
+   * it from its prefix /grub and does not look for per-node files itself: it picks boot/<mac>.grub.cfg.
+   */
+  grubBootstrap?: string;
   /** Boot binaries on this host. */
   binaries?: Partial<typeof BINARIES>;
 }
@@ -42,14 +47,6 @@ export interface PeerFile {
 
 const dashes = (mac: string) => mac.toLowerCase().replace(/:/g, '-');
 
-/**
- * The signed grubnetx64 looks for grub/grub.cfg under its own prefix and not for per-node
- * files: this one picks grub.cfg-01-<mac>, as PXELINUX names them.
- */
-export const GRUB_DISPATCH = `regexp --set=1:m1 --set=2:m2 --set=3:m3 --set=4:m4 --set=5:m5 --set=6:m6 '^(..):(..):(..):(..):(..):(..)$' "$net_default_mac"
-configfile "$prefix/grub.cfg-01-$m1-$m2-$m3-$m4-$m5-$m6"
-`;
-
 /** Every file the peer serves: www/ for nginx, tftp/ for dnsmasq. */
 export function peerLayout(spec: PeerSpec): PeerFile[] {
   const b = { ...BINARIES, ...spec.binaries };
@@ -60,15 +57,16 @@ export function peerLayout(spec: PeerSpec): PeerFile[] {
   if (fw.has('uefi')) files.push({ to: 'tftp/ipxe.efi', from: b.ipxeEfi });
   if (fw.has('bios')) files.push({ to: 'tftp/undionly.kpxe', from: b.undionly });
   if (fw.has('uefi-secure')) {
-    files.push({ to: 'tftp/shimx64.efi', from: b.shim }, { to: 'tftp/grubx64.efi', from: b.grub }, { to: 'tftp/grub/grub.cfg', text: GRUB_DISPATCH });
+    if (spec.grubBootstrap === undefined) throw new Error('uefi-secure nodes need grubBootstrap: fetch grub/grub.cfg from our replica over TFTP');
+    files.push({ to: 'tftp/shimx64.efi', from: b.shim }, { to: 'tftp/grubx64.efi', from: b.grub }, { to: 'tftp/grub/grub.cfg', text: spec.grubBootstrap });
     // GRUB fetches kernel and initrd over TFTP under Secure Boot (no signed http module).
     for (const f of spec.image.files.filter((f) => !/\.(squashfs|erofs)$/.test(f))) files.push({ to: `tftp/${img}/${f}`, from: join(spec.image.dir, f) });
   }
   for (const n of spec.nodes) {
     files.push({ to: `www/boot/${dashes(n.mac)}.ipxe`, text: n.ipxeScript });
     if (n.firmware === 'uefi-secure') {
-      if (!n.grubCfg) throw new Error(`node ${n.name} is uefi-secure but has no grubCfg: fetch it from our replica (GET /boot/<mac>.grub.cfg)`);
-      files.push({ to: `tftp/grub/grub.cfg-01-${dashes(n.mac)}`, text: n.grubCfg });
+      if (!n.grubCfg) throw new Error(`node ${n.name} is uefi-secure but has no grubCfg: fetch boot/<mac>.grub.cfg from our replica over TFTP`);
+      files.push({ to: `tftp/boot/${dashes(n.mac)}.grub.cfg`, text: n.grubCfg });
     }
   }
   return files;

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dnsmasqArgv, GRUB_DISPATCH, nginxConf, peerLayout, writePeerLayout, type PeerNode } from '../../tools/peer-boot.js';
+import { dnsmasqArgv, nginxConf, peerLayout, writePeerLayout, type PeerNode } from '../../tools/peer-boot.js';
 
 const image = { name: 'debian-bookworm-amd64', version: 'v1', dir: '/img', files: ['vmlinuz', 'initrd.img', 'root.squashfs'] };
 const node = (i: number, firmware: PeerNode['firmware']): PeerNode => ({
@@ -29,12 +29,13 @@ test('peerLayout: image files and each node\'s script over HTTP; loaders only fo
   assert.is(files.find((f) => f.to === 'www/images/debian-bookworm-amd64/v1/vmlinuz')!.from, '/img/vmlinuz');
 });
 
-test('peerLayout, Secure Boot: shim, GRUB, the dispatching grub.cfg, per-node configs and kernel + initrd over TFTP (not the root)', () => {
-  const files = peerLayout({ serverIp: '10.77.0.1', image, nodes: [node(4, 'uefi-secure')] });
+test('peerLayout, Secure Boot: shim, GRUB, our bootstrap grub.cfg, per-node configs and kernel + initrd over TFTP (not the root)', () => {
+  const bootstrap = 'configfile "/boot/${m1}.grub.cfg"\n';
+  const files = peerLayout({ serverIp: '10.77.0.1', image, nodes: [node(4, 'uefi-secure')], grubBootstrap: bootstrap });
   const tftp = files.filter((f) => f.to.startsWith('tftp/')).map((f) => f.to).sort();
   assert.equal(tftp, [
+    'tftp/boot/52-54-00-77-01-04.grub.cfg',
     'tftp/grub/grub.cfg',
-    'tftp/grub/grub.cfg-01-52-54-00-77-01-04',
     'tftp/grubx64.efi',
     'tftp/images/debian-bookworm-amd64/v1/initrd.img',
     'tftp/images/debian-bookworm-amd64/v1/vmlinuz',
@@ -42,9 +43,10 @@ test('peerLayout, Secure Boot: shim, GRUB, the dispatching grub.cfg, per-node co
   ]);
   assert.match(files.find((f) => f.to === 'tftp/shimx64.efi')!.from!, /shimx64\.efi\.signed$/);
   assert.match(files.find((f) => f.to === 'tftp/grubx64.efi')!.from!, /grubnetx64\.efi\.signed$/);
-  assert.is(files.find((f) => f.to === 'tftp/grub/grub.cfg')!.text, GRUB_DISPATCH);
-  assert.match(GRUB_DISPATCH, /configfile "\$prefix\/grub\.cfg-01-\$m1-\$m2-\$m3-\$m4-\$m5-\$m6"/);
-  assert.throws(() => peerLayout({ serverIp: '10.77.0.1', image, nodes: [{ ...node(4, 'uefi-secure'), grubCfg: undefined }] }), /n4 is uefi-secure but has no grubCfg/);
+  assert.is(files.find((f) => f.to === 'tftp/grub/grub.cfg')!.text, bootstrap);
+  assert.is(files.find((f) => f.to === 'tftp/boot/52-54-00-77-01-04.grub.cfg')!.text, 'menuentry n4 {}\n');
+  assert.throws(() => peerLayout({ serverIp: '10.77.0.1', image, nodes: [{ ...node(4, 'uefi-secure'), grubCfg: undefined }], grubBootstrap: bootstrap }), /n4 is uefi-secure but has no grubCfg/);
+  assert.throws(() => peerLayout({ serverIp: '10.77.0.1', image, nodes: [node(4, 'uefi-secure')] }), /need grubBootstrap/);
 });
 
 test('dnsmasqArgv: reservations tagged by firmware; iPXE gets its script by HTTP, each firmware its own loader', () => {
