@@ -226,7 +226,9 @@ function report(image: { version: string; sizes: Record<string, number> }, final
   const per = (fw: Firmware, side: Side): SideSummary => {
     const all = boots.filter((b) => b.firmware === fw && b.side === side);
     const ok = all.filter((b) => b.problems.length === 0);
-    return { boots: ok.length, failed: all.length - ok.length, ...(Object.fromEntries(cols.map((c) => [c, median(ok.map((b) => b.phases[c]!))])) as Record<Col, number | null>) };
+    // A boot with marks out of order still has its total (power-on to node-up), not its phases.
+    const counted = (c: Col) => (c === 'total' ? all.filter((b) => b.phases.total !== null) : ok);
+    return { boots: ok.length, failed: all.length - ok.length, ...(Object.fromEntries(cols.map((c) => [c, median(counted(c).map((b) => b.phases[c]!))])) as Record<Col, number | null>) };
   };
   const summary = ALL.filter((fw) => firmwares.includes(fw)).map((fw) => {
     const ours = per(fw, 'ours');

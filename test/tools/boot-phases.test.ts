@@ -13,12 +13,13 @@ const T0 = 1_700_000_000_000_000; // us
 const ip = (s: string) => Buffer.from(s.split('.').map(Number));
 
 /** One Ethernet frame: IPv4 with a UDP or TCP header, the payload cut at `snap` bytes of frame. */
-function frame(o: { src: string; dst: string; proto: 'udp' | 'tcp'; sport: number; dport: number; payload: Buffer; flags?: number }): Buffer {
+function frame(o: { src: string; dst: string; proto: 'udp' | 'tcp'; sport: number; dport: number; payload: Buffer; flags?: number; seq?: number }): Buffer {
   const l4 = o.proto === 'udp' ? Buffer.alloc(8) : Buffer.alloc(20);
   l4.writeUInt16BE(o.sport, 0);
   l4.writeUInt16BE(o.dport, 2);
   if (o.proto === 'udp') l4.writeUInt16BE(8 + o.payload.length, 4);
   else {
+    l4.writeUInt32BE(o.seq ?? 0, 4);
     l4[12] = 5 << 4;
     l4[13] = o.flags ?? 0x18;
   }
@@ -66,6 +67,7 @@ function dhcp(type: number, mac: string): Buffer {
 const rrq = (file: string) => Buffer.concat([Buffer.from([0, 1]), Buffer.from(`${file}\0octet\0`)]);
 const get = (path: string) => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${SERVER}\r\n\r\n`);
 const data = (n: number) => Buffer.alloc(n, 0x55);
+const tftpData = (block: number, n: number) => Buffer.concat([Buffer.from([0, 3, block >> 8, block & 255]), data(n)]);
 const at = (ms: number) => T0 + ms * 1000;
 const toMs = (us: number) => (us - T0) / 1000;
 
@@ -78,23 +80,25 @@ const BOOT = pcap([
   { us: at(3000), frame: frame({ src: NODE.ip, dst: SERVER, proto: 'tcp', sport: 5000, dport: 80, payload: get('/images/d/v1/vmlinuz') }) },
   { us: at(3500), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'tcp', sport: 80, dport: 5000, payload: data(1448) }) },
   { us: at(4000), frame: frame({ src: NODE.ip, dst: SERVER, proto: 'tcp', sport: 5000, dport: 80, payload: get('/images/d/v1/initrd.img') }) },
-  { us: at(4500), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'tcp', sport: 80, dport: 5000, payload: data(1448) }) },
-  { us: at(5000), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'tcp', sport: 80, dport: 5000, payload: data(700) }) },
+  { us: at(4500), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'tcp', sport: 80, dport: 5000, payload: data(1448), seq: 0xfffffd00 }) },
+  { us: at(5000), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'tcp', sport: 80, dport: 5000, payload: data(700), seq: 0xfffffd00 + 1448 - 2 ** 32 }) }, // across the wrap
   { us: at(5100), frame: frame({ src: NODE.ip, dst: SERVER, proto: 'tcp', sport: 5000, dport: 80, payload: Buffer.alloc(0), flags: 0x10 }) }, // bare ACK
   { us: at(5200), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'tcp', sport: 80, dport: 5000, payload: Buffer.alloc(0), flags: 0x11 }) }, // FIN: no payload
+  { us: at(7000), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'tcp', sport: 80, dport: 5000, payload: data(700), seq: 0xfffffd00 + 1448 - 2 ** 32 }) }, // retransmitted: the loader left unacknowledged
   { us: at(9000), frame: frame({ src: NODE.ip, dst: SERVER, proto: 'tcp', sport: 5001, dport: 80, payload: get('/images/d/v1/root.squashfs') }) },
   { us: at(12000), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'tcp', sport: 80, dport: 5001, payload: data(1448) }) },
-  { us: at(15000), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'tcp', sport: 80, dport: 5001, payload: data(1448) }) },
+  { us: at(15000), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'tcp', sport: 80, dport: 5001, payload: data(1448), seq: 1448 }) },
 ], 400);
 
 test('readPcap: addresses, ports, payload length from the headers even when the capture is cut', () => {
   const ps = readPcap(BOOT);
-  assert.is(ps.length, 15);
+  assert.is(ps.length, 16);
   assert.equal({ src: ps[3]!.src, dst: ps[3]!.dst, proto: ps[3]!.proto, sport: ps[3]!.sport, dport: ps[3]!.dport }, { src: NODE.ip, dst: SERVER, proto: 'udp', sport: 2000, dport: 69 });
   assert.is(ps[6]!.length, 1448, 'the true payload size');
   assert.is(ps[6]!.payload.length, 400 - 54, 'only the captured bytes');
   assert.is(ps[0]!.us, at(900));
   assert.is(ps[11]!.flags & 1, 1, 'FIN');
+  assert.is(ps[8]!.seq, 0xfffffd00);
   assert.throws(() => readPcap(Buffer.from('0a0d0d0a00000000000000000000000000000000000000000000', 'hex')), /not a pcap file.*pcapng/);
 });
 
@@ -107,7 +111,7 @@ test('requests: HTTP GETs and TFTP read requests, with the port their answers co
   ]);
 });
 
-test('networkMarks: the node\'s own ACK, the kernel request, the last payload of initrd and root on their flows', () => {
+test('networkMarks: the node\'s own ACK, the kernel request, the last new byte of initrd and root on their flows (retransmissions later do not count)', () => {
   assert.equal(networkMarks(readPcap(BOOT), NODE, FILES, toMs), { dhcpAck: 1200, kernelRequest: 3000, initrdSent: 5000, rootRequest: 9000, rootSent: 15000 });
 });
 
@@ -115,7 +119,7 @@ test('consoleMarks and phases: the five phases add up to the total; a missing ma
   const con = consoleMarks([
     { ms: 6000, line: 'diskless: debian-bookworm-amd64 starting as fw-bios' },
     { ms: 16000, line: "diskless: switching to the image's init" },
-    { ms: 20000, line: 'diskless: node-up name=fw-bios addr=10.77.0.11/24 image=x' },
+    { ms: 20000, line: 'fw-bios login: diskless: node-up name=fw-bios addr=10.77.0.11/24 image=x' }, // after getty's prompt
     { ms: 21000, line: 'diskless: node-up name=again' },
   ]);
   assert.equal(con, { initStart: 6000, switchRoot: 16000, nodeUp: 20000 });
@@ -130,14 +134,15 @@ test('consoleMarks and phases: the five phases add up to the total; a missing ma
   assert.equal(markProblems({ ...marks, kernelRequest: 900 }), ['kernelRequest before dhcpAck']);
 });
 
-test('answers over TFTP: the last DATA to the node\'s port ends the file', () => {
+test('answers over TFTP: the first send of the last DATA block to the node\'s port ends the file', () => {
   const ps = readPcap(pcap([
     { us: at(100), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'udp', sport: 67, dport: 68, payload: dhcp(5, NODE.mac) }) },
     { us: at(200), frame: frame({ src: NODE.ip, dst: SERVER, proto: 'udp', sport: 3000, dport: 69, payload: rrq('/images/d/v1/vmlinuz') }) },
     { us: at(300), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'udp', sport: 41000, dport: 3000, payload: data(1400) }) },
     { us: at(400), frame: frame({ src: NODE.ip, dst: SERVER, proto: 'udp', sport: 3001, dport: 69, payload: rrq('/images/d/v1/initrd.img') }) },
-    { us: at(500), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'udp', sport: 41001, dport: 3001, payload: data(1400) }) },
-    { us: at(650), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'udp', sport: 41001, dport: 3001, payload: data(12) }) },
+    { us: at(500), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'udp', sport: 41001, dport: 3001, payload: tftpData(1, 1400) }) },
+    { us: at(650), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'udp', sport: 41001, dport: 3001, payload: tftpData(2, 12) }) },
+    { us: at(900), frame: frame({ src: SERVER, dst: NODE.ip, proto: 'udp', sport: 41001, dport: 3001, payload: tftpData(2, 12) }) }, // resent: ACK lost
     { us: at(700), frame: frame({ src: NODE.ip, dst: SERVER, proto: 'udp', sport: 3001, dport: 41001, payload: data(4) }) },
   ]));
   assert.equal(networkMarks(ps, NODE, FILES, toMs), { dhcpAck: 100, kernelRequest: 200, initrdSent: 650 });

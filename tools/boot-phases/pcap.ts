@@ -16,6 +16,8 @@ export interface Packet {
   payload: Buffer;
   /** TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04); 0 for UDP. */
   flags: number;
+  /** TCP sequence number; 0 for UDP. */
+  seq: number;
 }
 
 const MAGIC_US = 0xa1b2c3d4; // u32, microsecond timestamps
@@ -64,12 +66,12 @@ function ipPacket(frame: Buffer, linkType: number): Omit<Packet, 'us'> | undefin
   const base = { src: ip4(frame, ipAt + 12), dst: ip4(frame, ipAt + 16), sport: frame.readUInt16BE(l4), dport: frame.readUInt16BE(l4 + 2) };
   if (proto === IPPROTO_UDP) {
     const length = frame.readUInt16BE(l4 + 4) - 8;
-    return { ...base, proto: 'udp', length, payload: Buffer.from(frame.subarray(l4 + 8, l4 + 8 + length)), flags: 0 };
+    return { ...base, proto: 'udp', length, payload: Buffer.from(frame.subarray(l4 + 8, l4 + 8 + length)), flags: 0, seq: 0 };
   }
   if (proto === IPPROTO_TCP && frame.length >= l4 + 20) {
     const off = (frame[l4 + 12]! >> 4) * 4;
     const length = total - ihl - off;
-    return { ...base, proto: 'tcp', length, payload: Buffer.from(frame.subarray(l4 + off, l4 + off + length)), flags: frame[l4 + 13]! };
+    return { ...base, proto: 'tcp', length, payload: Buffer.from(frame.subarray(l4 + off, l4 + off + length)), flags: frame[l4 + 13]!, seq: frame.readUInt32BE(l4 + 4) };
   }
   return undefined;
 }

@@ -77,14 +77,31 @@ export function requests(packets: Packet[], nodeIp: string, toMs: (us: number) =
   return out;
 }
 
-/** When the answer to `req` ended: the last packet with payload to the node's port before its next request on that port. */
+const TFTP_DATA = 3; // u16 opcode
+
+/**
+ * When the node had the whole answer to `req`: the first packet that carried its last new
+ * byte (TCP: the highest sequence end; TFTP: the highest DATA block), on the request's
+ * flow and before the node's next request on that port. Retransmissions after it (a loader
+ * that jumped to the kernel without acknowledging the tail) do not move it.
+ */
 export function answerEnd(packets: Packet[], nodeIp: string, req: Request, all: Request[], toMs: (us: number) => number): number | undefined {
   const next = all.find((r) => r.port === req.port && r.ms > req.ms)?.ms ?? Infinity;
+  let best = -1;
   let end: number | undefined;
+  let firstSeq: number | undefined;
   for (const p of packets) {
     if (p.dst !== nodeIp || p.dport !== req.port || p.length === 0) continue;
+    if (req.via === 'http' ? p.proto !== 'tcp' : p.proto !== 'udp' || p.payload.length < 4 || p.payload.readUInt16BE(0) !== TFTP_DATA) continue;
     const ms = toMs(p.us);
-    if (ms >= req.ms && ms < next) end = ms;
+    if (ms < req.ms || ms >= next) continue;
+    firstSeq ??= p.seq;
+    // TCP: bytes past the first answer packet's start (mod 2^32); TFTP: the block number.
+    const reach = req.via === 'http' ? ((p.seq - firstSeq) >>> 0) + p.length : p.payload.readUInt16BE(2);
+    if (reach > best) {
+      best = reach;
+      end = ms;
+    }
   }
   return end;
 }
@@ -110,10 +127,11 @@ export function networkMarks(packets: Packet[], node: { mac: string; ip: string 
   return m;
 }
 
+// Not anchored: the serial console may print the line after a getty's "login: " prompt.
 export const CONSOLE_MARKS: Array<[MarkName, RegExp]> = [
-  ['initStart', /^diskless: \S+ starting/],
-  ['switchRoot', /^diskless: switching to the image's init/],
-  ['nodeUp', /^diskless: node-up /],
+  ['initStart', /\bdiskless: \S+ starting/],
+  ['switchRoot', /\bdiskless: switching to the image's init/],
+  ['nodeUp', /\bdiskless: node-up /],
 ];
 
 /** Marks from serial console lines, each with the time it arrived. */
