@@ -13,8 +13,8 @@
 // arrives), both from QEMU's start:
 //   dhcp          power-on -> the server's first DHCPACK to the node (firmware start included)
 //   loader        -> the node asks for the kernel (iPXE and its script, or shim, GRUB, grub.cfg)
-//   kernel+initrd -> the last packet of the initrd
-//   root          -> the last packet of the root image (kernel start, the initrd's DHCP, download)
+//   kernel+initrd -> the packet with the initrd's last new byte (retransmissions after it do not count)
+//   root          -> the same for the root image (kernel start, the initrd's DHCP, download)
 //   init          -> "diskless: node-up" on the console (root checked and mounted, the image's init)
 // Both sides give the node the same kernel command line (the peer's scripts and GRUB configs are
 // fetched from our replica), with no_timer_check: under TCG on a loaded machine the kernel's
