@@ -41,10 +41,19 @@ export class EventLog {
     private readonly opts: { format: LogFormat; write?: (line: string) => void; now?: () => Date; keep?: number } = { format: 'text' },
   ) {}
 
+  private readonly listeners = new Set<(e: BootEvent) => void>();
+
+  /** Call `fn` with every event from now on (after it is logged); returns the function that stops it. */
+  subscribe(fn: (e: BootEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => void this.listeners.delete(fn);
+  }
+
   emit(e: BootEvent): void {
     const ev = { time: (this.opts.now ?? (() => new Date()))().toISOString(), ...e };
     this.recent.push(ev);
     if (this.recent.length > (this.opts.keep ?? 1000)) this.recent.shift();
+    for (const fn of this.listeners) fn(ev);
     const line = this.opts.format === 'json' ? JSON.stringify(ev) : `${ev.time} ${human(ev)}`;
     (this.opts.write ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
   }
@@ -67,4 +76,11 @@ export class EventLog {
  */
 export function isPeerStatus(e: BootEvent, servers: readonly string[]): boolean {
   return e.kind === 'http' && e.path.split('?')[0] === '/status' && e.client !== undefined && servers.includes(e.client);
+}
+
+/** A request of the status page (its files, its event stream, its JSON): a person looking, not a boot event. */
+export function isPageRequest(e: BootEvent): boolean {
+  if (e.kind !== 'http') return false;
+  const path = e.path.split('?')[0]!;
+  return path === '/' || path === '/events' || path === '/cluster' || path.startsWith('/page/');
 }

@@ -12,7 +12,8 @@ import { startTftpServer, type TftpServer } from './tftp/server.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { renderBootScript } from './bootscript.js';
 import { route } from './http/routes.js';
-import { isPeerStatus, type EventLog } from './events.js';
+import { isPageRequest, isPeerStatus, type EventLog } from './events.js';
+import { pageDir, startPageFeed, type PageFeed } from './page-feed.js';
 import type { Logger } from '../lib/log.js';
 import { run } from '../lib/run.js';
 import { heldImages } from '../store/held.js';
@@ -120,6 +121,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
       inventory.close();
       sync?.stop();
       beats?.stop();
+      servers.feed.close();
       await Promise.all([servers.http.close(), servers.tftp?.close(), servers.dhcp?.close()]);
     },
   };
@@ -156,6 +158,7 @@ interface Wiring {
 
 interface Servers {
   http: HttpServer;
+  feed: PageFeed;
   tftp?: TftpServer;
   dhcp?: DhcpServer;
 }
@@ -167,7 +170,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   const infoAsDebug = { ...w.log, info: w.log.debug };
   const inv = () => w.inventory.current;
   const onEvent = (e: Parameters<EventLog['emit']>[0]) => {
-    if (!opts.verbose && isPeerStatus(e, [...inv().servers, w.address])) return;
+    if (!opts.verbose && (isPeerStatus(e, [...inv().servers, w.address]) || isPageRequest(e))) return;
     if (!e.node && e.mac) e.node = inv().byMac.get(e.mac)?.name;
     if (!e.node && e.client) e.node = inv().nodes.find((n) => n.ip === e.client!.split(':')[0])?.name;
     w.events.emit(e);
@@ -176,10 +179,15 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   let dhcp: DhcpServer | undefined;
   const cache = await cacheBudgetFor(opts.imagesDir, opts.httpCacheBytes);
   w.events.emit({ kind: 'service', message: `HTTP memory for artifacts: ${cache.reason}` });
+  const feed = startPageFeed(w.events, {
+    isPeerStatus: (e) => isPeerStatus(e, [...inv().servers, w.address]),
+    hello: () => ({ cluster: inv().cluster, replica: w.address, events: w.events.recent }),
+  });
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
     inventorySig: () => w.inventory.sig,
+    page: { dir: pageDir(), events: feed.hub },
     status: async () => ({
       replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir),
       /** node → image, for each node whose image is not here. */
@@ -210,7 +218,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
         canBoot: shared ? w.replicas.canBoot : undefined,
       })
     : undefined;
-  return { http, tftp, dhcp };
+  return { http, feed, tftp, dhcp };
 }
 
 /** DHCP fields of /status: reserved addresses their nodes declined (another host holds them), packets dropped by the rate limits. */

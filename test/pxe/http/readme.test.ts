@@ -16,6 +16,8 @@ const DOCUMENTED: Record<Exclude<Route['kind'], 'not-found'>, { readme: string[]
   status: { readme: ['/status'], example: ['/status'] },
   inventory: { readme: ['/inventory'], example: ['/inventory'] },
   'inventory-sig': { readme: ['/inventory.sig'], example: ['/inventory.sig'] },
+  page: { readme: ['/', '/page/<file>'], example: ['/', '/page/page.js'] },
+  events: { readme: ['/events'], example: ['/events'] },
 };
 
 /** The paths at the head of each item of the README's "HTTP paths:" list (or in its paragraph, unlisted). */
