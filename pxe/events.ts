@@ -17,7 +17,13 @@ export type BootEvent = BootEventBase &
     | { kind: 'tftp'; file: string; status: 'done' | 'error'; bytes: number; ms: number; error?: string; blksize?: number; windowsize?: number }
     | { kind: 'http'; path: string; status: number; bytes: number; ms: number; range?: string }
     | { kind: 'service'; message: string }
+    /** A node's own word (GET /report/<mac>/<what>): its initrd reached init or failed, its image is up. */
+    | { kind: 'report'; what: ReportWhat; message?: string }
   );
+
+/** What a node reports: `init` and `up` are phases; `sha256`, `fetch` and `retry` are failures on the way. */
+export const REPORT_WHATS = ['init', 'up', 'sha256', 'fetch', 'retry'] as const;
+export type ReportWhat = (typeof REPORT_WHATS)[number];
 
 export type LogFormat = 'text' | 'json';
 
@@ -32,11 +38,14 @@ function human(e: BootEvent): string {
       return `${who} http ${e.path} ${e.status} ${e.bytes} bytes in ${e.ms} ms${e.range ? ` range=${e.range}` : ''}`;
     case 'service':
       return e.message;
+    case 'report':
+      return `${who} report ${e.what}${e.message ? `: ${e.message}` : ''}`;
   }
 }
 
 export class EventLog {
   readonly recent: BootEvent[] = [];
+  private readonly listeners = new Set<(e: BootEvent) => void>();
   constructor(
     private readonly opts: { format: LogFormat; write?: (line: string) => void; now?: () => Date; keep?: number } = { format: 'text' },
   ) {}
@@ -56,6 +65,19 @@ export class EventLog {
     for (const fn of this.listeners) fn(ev);
     const line = this.opts.format === 'json' ? JSON.stringify(ev) : `${ev.time} ${human(ev)}`;
     (this.opts.write ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+    for (const f of this.listeners) {
+      try {
+        f(ev);
+      } catch {
+        // A listener's bug must not stop the log or the others.
+      }
+    }
+  }
+
+  /** Call `f` with every event from now on (time filled in); returns the unsubscribe. */
+  subscribe(f: (e: BootEvent) => void): () => void {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
   }
 
   /** A Logger whose lines become service events, for code that takes a Logger. */
