@@ -50,19 +50,10 @@ export class EventLog {
     private readonly opts: { format: LogFormat; write?: (line: string) => void; now?: () => Date; keep?: number } = { format: 'text' },
   ) {}
 
-  private readonly listeners = new Set<(e: BootEvent) => void>();
-
-  /** Call `fn` with every event from now on (after it is logged); returns the function that stops it. */
-  subscribe(fn: (e: BootEvent) => void): () => void {
-    this.listeners.add(fn);
-    return () => void this.listeners.delete(fn);
-  }
-
   emit(e: BootEvent): void {
     const ev = { time: (this.opts.now ?? (() => new Date()))().toISOString(), ...e };
     this.recent.push(ev);
     if (this.recent.length > (this.opts.keep ?? 1000)) this.recent.shift();
-    for (const fn of this.listeners) fn(ev);
     const line = this.opts.format === 'json' ? JSON.stringify(ev) : `${ev.time} ${human(ev)}`;
     (this.opts.write ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
     for (const f of this.listeners) {
