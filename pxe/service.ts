@@ -14,6 +14,7 @@ import { renderBootScript } from './bootscript.js';
 import { route } from './http/routes.js';
 import { isPageRequest, isPeerStatus, type EventLog } from './events.js';
 import { pageDir, startPageFeed, type PageFeed } from './page-feed.js';
+import { StatusModel } from './status/model.js';
 import type { Logger } from '../lib/log.js';
 import { run } from '../lib/run.js';
 import { heldImages } from '../store/held.js';
@@ -179,10 +180,10 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   let dhcp: DhcpServer | undefined;
   const cache = await cacheBudgetFor(opts.imagesDir, opts.httpCacheBytes);
   w.events.emit({ kind: 'service', message: `HTTP memory for artifacts: ${cache.reason}` });
-  const feed = startPageFeed(w.events, {
-    isPeerStatus: (e) => isPeerStatus(e, [...inv().servers, w.address]),
-    hello: () => ({ cluster: inv().cluster, replica: w.address, events: w.events.recent }),
-  });
+  const model = new StatusModel(() => inv().nodes);
+  model.attach(w.events);
+  w.inventory.onChange(() => model.inventoryChanged());
+  const feed = startPageFeed(w.events, { model, nodes: () => inv().nodes, now: opts.now ?? Date.now, cluster: () => inv().cluster, replica: w.address, isPeerStatus: (e) => isPeerStatus(e, [...inv().servers, w.address]) });
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
