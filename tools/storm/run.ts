@@ -3,7 +3,7 @@
 // bench/storm.ts: a test process cannot enter a namespace itself.
 // Argument: JSON of RunConfig.
 import { broadcastTransport, relayTransport } from './transport.js';
-import { runStorm } from './storm.js';
+import { runStorm, type StormOptions } from './storm.js';
 
 export interface RunConfig {
   transport: 'broadcast' | 'relay';
@@ -15,6 +15,8 @@ export interface RunConfig {
   concurrency?: number;
   timeScale?: number;
   maxBoots?: number;
+  /** Play the initrd too: root image, its sha256, reports of init and up (tools/storm/initrd.ts). */
+  initrd?: StormOptions['initrd'];
 }
 
 const cfg = JSON.parse(process.argv[2]!) as RunConfig;
@@ -29,6 +31,7 @@ const r = await runStorm({
   concurrency: cfg.concurrency,
   timeScale: cfg.timeScale,
   maxBoots: cfg.maxBoots,
+  initrd: cfg.initrd,
   onDone: (_c, n) => console.log(`DONE ${n}`),
 });
 await transport.close();
