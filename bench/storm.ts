@@ -6,6 +6,7 @@
 // Topology: a hub namespace with a bridge holds the nodes (one runner process);
 // each server is its own namespace joined to the bridge by a veth.
 // Usage: node --import tsx/esm bench/storm.ts [--sizes 100,500] [--concurrency 0 (all)] [--runs 3]
+//        node --import tsx/esm bench/storm.ts --page 20 [--sizes 500] [--runs 5]   (the status page's cost; storm-page.ts)
 // Writes bench/results/storm.json.
 //
 // Fairness. dnsmasq's lease file lives on tmpfs (no fsync cost; see bench/dhcp.ts) and
@@ -32,6 +33,12 @@ const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : def;
 };
+// --page N: only the status page's cost (bench/storm-page.ts): N open pages during a --sizes storm.
+if (process.argv.includes('--page')) {
+  const { pageBench } = await import('./storm-page.js');
+  await pageBench({ viewers: Number(arg('page', '20')), nodes: Number(arg('sizes', '500')), runs: Number(arg('runs', '5')) });
+  process.exit(0);
+}
 const sizes = arg('sizes', '100,500').split(',').map(Number);
 const concurrency = Number(arg('concurrency', '0')) || undefined;
 /** Rounds of every set-up, interleaved; ratios use each set-up's median. */
