@@ -14,7 +14,6 @@ import { renderBootScript } from './bootscript.js';
 import { route } from './http/routes.js';
 import { isPageRequest, isPeerStatus, type EventLog } from './events.js';
 import { pageDir, startPageFeed, type PageFeed } from './page-feed.js';
-import { StatusModel } from './status/model.js';
 import type { Logger } from '../lib/log.js';
 import { run } from '../lib/run.js';
 import { heldImages } from '../store/held.js';
@@ -25,6 +24,10 @@ import { Membership } from './replica/membership.js';
 import { startHeartbeats } from './replica/heartbeat.js';
 import { LiveInventory } from './inventory-reload.js';
 import type { TrustKey } from '../lib/sign.js';
+import { StatusModel } from './status/model.js';
+import { PeerStatuses } from './status/peer-status.js';
+import { clusterViewSource } from './status/gather.js';
+import type { ClusterView } from './status/schema.js';
 
 export interface ServiceOptions {
   inventoryFile: string;
@@ -53,6 +56,8 @@ export interface ServiceOptions {
   httpCacheBytes?: number;
   /** serve --trust: take the inventory (local, reloaded, or from a peer) and pulled manifests only signed by this key. */
   trust?: TrustKey;
+  /** The VC state store's folder; /cluster shows its VCs when it holds a state.json. */
+  vcStateDir?: string;
 }
 
 export interface Service {
@@ -61,6 +66,10 @@ export interface Service {
   reload(reason: string): Promise<boolean>;
   close(): Promise<void>;
   ports: { http: number; tftp?: number; dhcp?: boolean };
+  /** Each node's boot, folded from this replica's events (pxe/status/). */
+  status: StatusModel;
+  /** The cluster view of /cluster (`local`: without the peers' node views). */
+  clusterView(local?: boolean): Promise<ClusterView>;
 }
 
 /**
@@ -106,10 +115,19 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   const warnMissing = async (i: Inventory) => describeMissing(await images.missing(i.nodes)).forEach((l) => log.warn(l));
   await warnMissing(inv);
   inventory.onChange((i) => void warnMissing(i).catch(() => undefined));
+  const status = new StatusModel(() => inventory.current.nodes);
+  const detach = status.attach(events);
+  inventory.onChange(() => status.inventoryChanged());
+  const peerStatuses = new PeerStatuses(now);
+  const clusterView = clusterViewSource({
+    self: address, inventory: () => inventory.current, deadAfterMs: membership.deadAfterMs, now, model: status,
+    live: () => membership.live(inventory.current.servers, now()), peerStatuses, peers: replicas.peers,
+    imagesDir: opts.imagesDir, vcStateDir: opts.vcStateDir,
+  });
 
-  const servers = await startServers(opts, { address, inventory, replicas, images, log, events });
+  const servers = await startServers(opts, { address, inventory, replicas, images, log, events, clusterView, status });
   inventory.watch();
-  const beats = inv.servers.length > 1 ? startHeartbeats({ peers: replicas.peers, membership, now, afterRound: replicas.refreshHeld }) : undefined;
+  const beats = inv.servers.length > 1 ? startHeartbeats({ peers: replicas.peers, membership, now, afterRound: replicas.refreshHeld, ask: peerStatuses.asking() }) : undefined;
   const sync = opts.syncInterval ? startSyncLoop(opts, { intervalMs: opts.syncInterval * 1000, inventory, replicas, log }) : undefined;
 
   log.info(`serving cluster ${inv.cluster} as ${address}: ${describePorts(opts, servers)}; ${inv.nodes.length} nodes, images in ${opts.imagesDir}`);
@@ -118,7 +136,10 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
     inventory: () => inventory.current,
     reload: (reason) => inventory.reload(reason),
     ports: { http: servers.http.port, tftp: servers.tftp?.port, dhcp: !!servers.dhcp },
+    status,
+    clusterView: (local = false) => clusterView(local),
     close: async () => {
+      detach();
       inventory.close();
       sync?.stop();
       beats?.stop();
@@ -155,6 +176,9 @@ interface Wiring {
   images: ImageStore;
   log: Logger;
   events: EventLog;
+  clusterView: (local: boolean) => Promise<ClusterView>;
+  /** The status model, whose node views the page's /events stream carries. */
+  status: StatusModel;
 }
 
 interface Servers {
@@ -180,14 +204,11 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   let dhcp: DhcpServer | undefined;
   const cache = await cacheBudgetFor(opts.imagesDir, opts.httpCacheBytes);
   w.events.emit({ kind: 'service', message: `HTTP memory for artifacts: ${cache.reason}` });
-  const model = new StatusModel(() => inv().nodes);
-  model.attach(w.events);
-  w.inventory.onChange(() => model.inventoryChanged());
-  const feed = startPageFeed(w.events, { model, nodes: () => inv().nodes, now: opts.now ?? Date.now, cluster: () => inv().cluster, replica: w.address, isPeerStatus: (e) => isPeerStatus(e, [...inv().servers, w.address]) });
+  const feed = startPageFeed(w.events, { model: w.status, nodes: () => inv().nodes, now: opts.now ?? Date.now, cluster: () => inv().cluster, replica: w.address, isPeerStatus: (e) => isPeerStatus(e, [...inv().servers, w.address]) });
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
-    inventorySig: () => w.inventory.sig,
+    inventorySig: () => w.inventory.sig, cluster: w.clusterView,
     page: { dir: pageDir(), events: feed.hub },
     status: async () => ({
       replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir),

@@ -25,6 +25,7 @@ export interface ServeArgs {
   'http-cache-mb'?: number;
   verbose: boolean;
   trust?: string;
+  'vc-state': string;
 }
 
 function builder(y: Argv): Argv<ServeArgs> {
@@ -49,6 +50,7 @@ function builder(y: Argv): Argv<ServeArgs> {
     .option('http-cache-mb', { type: 'number', describe: 'memory for image artifacts held whole, so a boot storm is sent from memory (the least recently fetched go first; 0: always from disk). Default: off when --images is on tmpfs/ramfs, else min(1024, total memory/8)' })
     .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'one line per boot event: human text or JSON' })
     .option('trust', { type: 'string', describe: 'the cluster public key (diskless keygen): take the inventory (local file, reloads, peers, --join) and image manifests only with a valid signature by it' })
+    .option('vc-state', { type: 'string', default: '/var/lib/diskless/vc', describe: "the virtual clusters' state store (diskless vc --state-dir): /cluster and diskless status show its VCs when it holds a state.json" })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "log every ignored packet and debug detail, and the replicas' /status requests (heartbeats)" })
     .example('$0 serve -i cluster.yaml --images ./images', 'serve the cluster from this node (DHCP 67, TFTP 69, HTTP 80)')
     .example('$0 serve -i cluster.yaml --proxy-dhcp --http-port 8080', 'PXE only, next to an existing DHCP server')
@@ -104,6 +106,7 @@ async function handler(argv: ServeArgs): Promise<void> {
       httpLimits: { maxConnections: argv['http-max-connections'], maxConnectionsPerClient: argv['http-max-per-client'] },
       httpCacheBytes: argv['http-cache-mb'] === undefined ? undefined : argv['http-cache-mb'] * 1024 * 1024,
       trust,
+      vcStateDir: resolve(argv['vc-state']),
     },
     events,
   );

@@ -55,6 +55,26 @@ want_sha256() {
   fi
 }
 
+# urlencode TEXT: TEXT's first 300 bytes, every one percent-encoded (%XX).
+urlencode() {
+  printf '%s' "$1" | head -c 300 | od -An -tx1 -v | tr -d ' \n' | sed 's/\(..\)/%\1/g'
+}
+
+# report WHAT [MESSAGE]: tell every replica of diskless.servers= how this boot goes
+# (GET /report/MAC/WHAT?msg=MESSAGE; MAC is this node's, set by /init once it has a
+# link), all at once, each given 3 s; the boot goes on whether they hear it or not.
+report() {
+  [ -n "$SERVERS" ] && [ -n "$MAC" ] || return 0
+  local s q=
+  [ -n "$2" ] && q="?msg=$(urlencode "$2")"
+  for s in $(echo "$SERVERS" | tr ',' ' '); do
+    # timeout, not wget -T: Debian's busybox 1.35 wget crashes (SIGSEGV) with -T.
+    timeout 3 wget -q -O /dev/null "http://$s/report/$MAC/$1$q" >/dev/null 2>&1 &
+  done
+  wait
+  return 0
+}
+
 # fetch WHAT FILE URLS DEST: the first of URLS (comma-separated, tried in order) whose
 # bytes have FILE's sha256 lands in DEST; otherwise a clear message, a pause (fail), and
 # another round. With an image named and no sha256 built in for FILE, nothing is fetched.
@@ -68,12 +88,14 @@ fetch() {
   while :; do
     for url in $(echo "$3" | tr ',' ' '); do
       say "fetching $1 from $url"
-      wget -q -O "$4" "$url" || { say "no $2 from $url"; continue; }
+      wget -q -O "$4" "$url" || { say "no $2 from $url"; report fetch "no $2 from $url"; continue; }
       got=$(sha256sum "$4" | cut -d' ' -f1)
       if [ -z "$want" ] || [ "$got" = "$want" ]; then return 0; fi
       say "sha256 mismatch for $url: refused, it is $got, not the $want $from"
+      report sha256 "sha256 mismatch for $url: refused, it is $got, not the $want $from"
     done
     rm -f "$4"
+    report retry "could not get a good $1 from: ${3:-no diskless.image= or diskless.root= on the command line}"
     fail "could not get a good $1 from: ${3:-no diskless.image= or diskless.root= on the command line}"
   done
 }

@@ -1,6 +1,7 @@
 // What an HTTP path asks for. Pure: a path in, a route out; nothing here touches files.
 import { normalizeMac } from '../../cluster/addr.js';
 import { CURRENT, MANIFEST_FILE, SAFE_NAME as NAME } from '../../store/layout.js';
+import { parseReport, type Report } from '../status/report.js';
 
 export type Route =
   | { kind: 'boot-script'; mac: string; format: 'ipxe' | 'grub' }
@@ -12,6 +13,10 @@ export type Route =
   | { kind: 'inventory' }
   /** The inventory's signature (FILE.sig), for replicas that trust the cluster key. */
   | { kind: 'inventory-sig' }
+  /** A node's report of its boot (pxe/status/report.ts); `error` when malformed. */
+  | ({ kind: 'report' } & (Report | { error: string }))
+  /** The cluster view as JSON; `local`: this replica's own, without asking its peers. */
+  | { kind: 'cluster'; local: boolean }
   /** The status page: `/` is its index.html, `/page/<file>` its CSS and script. */
   | { kind: 'page'; file: string }
   /** The status page's live stream (server-sent events). */
@@ -36,6 +41,8 @@ export function route(rawPath: string): Route {
   if (head === 'status' && rest.length === 0) return { kind: 'status' };
   if (head === 'inventory' && rest.length === 0) return { kind: 'inventory' };
   if (head === 'inventory.sig' && rest.length === 0) return { kind: 'inventory-sig' };
+  if (head === 'report') return { kind: 'report', ...parseReport(rest, rawPath.split('?').slice(1).join('?')) };
+  if (head === 'cluster' && rest.length === 0) return { kind: 'cluster', local: /(^|&)local=1(&|$)/.test(rawPath.split('?')[1] ?? '') };
   if (head === 'boot' && rest.length === 1) {
     const m = /^(.+?)\.(ipxe|grub\.cfg)$/.exec(rest[0]!);
     const mac = m && normalizeMac(m[1]!);

@@ -29,6 +29,8 @@ export interface HttpServerOptions {
   inventorySig?: () => string | undefined;
   /** Extra fields for /status. */
   status?: () => object | Promise<object>;
+  /** The cluster view for /cluster (`local`: without asking peers); none: 404. */
+  cluster?: (local: boolean) => Promise<object>;
   /** Connection caps and timeouts; DEFAULT_HTTP_LIMITS for what is not given. */
   limits?: Partial<HttpLimits>;
   /** Memory for image artifacts held whole (file-cache.ts); 0 turns it off. */
@@ -61,7 +63,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     const r = route(req.url ?? '/');
     let bytes = 0;
     const inv = opts.inventory();
-    const mac = r.kind === 'boot-script' ? r.mac : undefined;
+    const mac = r.kind === 'boot-script' || (r.kind === 'report' && 'mac' in r) ? r.mac : undefined;
     const node = mac ? inv.byMac.get(mac) : inv.nodes.find((n) => n.ip === ip);
     res.on('finish', () => {
       opts.onEvent?.({
@@ -103,6 +105,15 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       }
       case 'boot-script':
         return bootScript(r, node, text);
+      case 'report':
+        if ('error' in r) return text(400, `${r.error}\n`);
+        if (!node) return text(404, `no node with MAC ${r.mac} in the inventory\n`);
+        // A HEAD asks, it does not report.
+        if (req.method === 'GET') opts.onEvent?.({ kind: 'report', what: r.what, message: r.message, node: node.name, mac: node.mac, client: ip });
+        return text(200, 'ok\n');
+      case 'cluster':
+        if (!opts.cluster) return text(404, 'this server keeps no cluster view\n');
+        return text(200, `${JSON.stringify(await opts.cluster(r.local), null, 2)}\n`, 'application/json');
       case 'artifact-sha256':
       case 'artifact': {
         let img;

@@ -16,6 +16,8 @@ const DOCUMENTED: Record<Exclude<Route['kind'], 'not-found'>, { readme: string[]
   status: { readme: ['/status'], example: ['/status'] },
   inventory: { readme: ['/inventory'], example: ['/inventory'] },
   'inventory-sig': { readme: ['/inventory.sig'], example: ['/inventory.sig'] },
+  report: { readme: ['/report/<mac>/<what>'], example: ['/report/52-54-00-77-00-01/up', '/report/52:54:00:77:00:01/sha256?msg=refused'] },
+  cluster: { readme: ['/cluster'], example: ['/cluster', '/cluster?local=1'] },
   page: { readme: ['/', '/page/<file>'], example: ['/', '/page/page.js'] },
   events: { readme: ['/events'], example: ['/events'] },
 };
@@ -30,7 +32,7 @@ function readmePaths(): string[] {
   return (items.length ? items : [section]).flatMap((l) => [...l.matchAll(/`(\/[^`]*)`/g)].map((m) => m[1]!));
 }
 
-const EXAMPLE: Record<string, string> = { '<mac>': '52-54-00-77-00-01', '<name>': 'a', '<version|current>': 'v1', '<version>': 'v1', '<file>': 'vmlinuz', '<binary>': 'ipxe.efi' };
+const EXAMPLE: Record<string, string> = { '<mac>': '52-54-00-77-00-01', '<name>': 'a', '<version|current>': 'v1', '<version>': 'v1', '<file>': 'vmlinuz', '<binary>': 'ipxe.efi', '<what>': 'init' };
 
 test('every route kind is in the README, and its examples route to it', () => {
   const listed = readmePaths();
