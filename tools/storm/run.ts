@@ -15,6 +15,8 @@ export interface RunConfig {
   concurrency?: number;
   timeScale?: number;
   maxBoots?: number;
+  /** Fetch over HTTP from the leased address (the caller adds the nodes' addresses to this namespace), as real nodes do. */
+  httpFromLeased?: boolean;
   /** Play the initrd too: root image, its sha256, reports of init and up (tools/storm/initrd.ts). */
   initrd?: StormOptions['initrd'];
 }
@@ -32,6 +34,7 @@ const r = await runStorm({
   timeScale: cfg.timeScale,
   maxBoots: cfg.maxBoots,
   initrd: cfg.initrd,
+  httpLocalAddress: cfg.httpFromLeased ? (leased) => leased : undefined,
   onDone: (_c, n) => console.log(`DONE ${n}`),
 });
 await transport.close();
