@@ -4,11 +4,12 @@
 // alternately with N real Chromium pages open on the replica's `/` (each holding an
 // /events stream and polling /cluster) and with those pages on about:blank. Same
 // replica, same run; the cost is the median time until every node is up, with over
-// without. The browsers run at nice 19: on an administrator's laptop they would not
-// share the replica's two cores, so their rendering is kept from the storm's CPU while
-// everything the replica does for them (the files, the stream, /cluster) is counted.
+// without. The browsers run under SCHED_IDLE (nice does not hold: Chromium as root
+// resets it): on an administrator's laptop they would not share the replica's two
+// cores, so their rendering is kept from the storm's CPU while everything the replica
+// does for them (the files, the stream, /cluster) is counted.
 // The replica's own CPU time per storm is reported too (from /proc).
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
@@ -48,22 +49,24 @@ export async function pageBench(o: { viewers: number; nodes: number; runs: numbe
     const serve = topo.replicas[0]!.spawn(
       ['node', '--import', 'tsx/esm', join(projectRoot(), 'cli/diskless.ts'), 'serve', '-i', inv, '--images', join(work, 'images'), '--address', IP,
         '--no-tftp', '--sync-interval', '0', '--lease-file', join(work, 'leases.json'), '--log-format', 'json', '--http-max-per-client', '100000'],
-      { cwd: projectRoot(), stdio: ['ignore', 'ignore', 'pipe'] },
+      // The event log is not read here: nowhere, so a full pipe cannot stall the replica (DISKLESS_BENCH_LOG: a file).
+      { cwd: projectRoot(), stdio: ['ignore', process.env.DISKLESS_BENCH_LOG ? 'pipe' : 'ignore', 'ignore'] },
     );
+    if (process.env.DISKLESS_BENCH_LOG) serve.stdout!.pipe(createWriteStream(process.env.DISKLESS_BENCH_LOG));
     for (let t = 0; topo.hub.exec(['curl', '-sf', '-o', '/dev/null', `http://${IP}/status`], { allowFail: true }).code !== 0; t++) {
       if (t > 150) throw new Error('the replica did not start');
       await new Promise((r) => setTimeout(r, 200));
     }
     const pages: Page[] = [];
     for (let i = 0; i < o.viewers; i++) {
-      const b = await launchInNetns(topo.hub, { nice: 19 });
+      const b = await launchInNetns(topo.hub, { idle: true });
       browsers.push(b);
       pages.push(await b.browser.newPage());
     }
     console.error(`${o.viewers} Chromium pages ready`);
     const open = async () => {
       await Promise.all(pages.map((p) => p.goto(`http://${IP}/`, { waitUntil: 'load' })));
-      await Promise.all(pages.map((p) => p.waitForFunction((n) => document.querySelector('#link')?.getAttribute('data-state') === 'live' && document.querySelectorAll('#nodes tbody tr[data-node]').length === n, { timeout: 120_000 }, o.nodes)));
+      await Promise.all(pages.map((p) => p.waitForFunction((n) => document.querySelector('#link')?.getAttribute('data-state') === 'live' && document.querySelectorAll('#nodes tbody tr[data-node]').length === n, { timeout: 300_000 }, o.nodes)));
     };
     const allUp = (p: Page) => p.waitForFunction(() => [...document.querySelectorAll('#nodes tbody tr[data-node]')].every((tr) => tr.getAttribute('data-phase') === 'up'), { timeout: 120_000, polling: 1000 }).then(() => true, () => false);
     const storm = async (viewers: number, warmUp = false) => {
@@ -96,7 +99,7 @@ export async function pageBench(o: { viewers: number; nodes: number; runs: numbe
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverage1m: { before: loadBefore, after: +loadavg()[0]!.toFixed(2) } },
-    viewers: `${o.viewers} headless Chromium pages (Debian chromium, puppeteer-core), nice 19, in the nodes' namespace`,
+    viewers: `${o.viewers} headless Chromium pages (Debian chromium, puppeteer-core) under SCHED_IDLE, in the nodes' namespace`,
     nodes: o.nodes,
     storm: 'real PXE timers; each node also fetches its root image, checks its sha256 and reports init and up',
     runs: o.runs,

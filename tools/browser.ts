@@ -35,11 +35,15 @@ export interface NsBrowser {
   close(): Promise<void>;
 }
 
-/** Start Chromium in `ns` (its own profile folder, removed on close); `nice`: its CPU priority (0..19). */
-export async function launchInNetns(ns: Pick<Netns, 'name'>, o: { width?: number; height?: number; nice?: number } = {}): Promise<NsBrowser> {
+/**
+ * Start Chromium in `ns` (its own profile folder, removed on close). `idle`: under
+ * SCHED_IDLE, so it only gets CPU nothing else wants (`nice` does not hold: as root,
+ * Chromium sets its processes' nice values itself, some to -8).
+ */
+export async function launchInNetns(ns: Pick<Netns, 'name'>, o: { width?: number; height?: number; idle?: boolean } = {}): Promise<NsBrowser> {
   const dir = mkdtempSync(join(tmpdir(), 'dl-chromium-'));
   const wrapper = join(dir, 'chromium-in-netns');
-  writeFileSync(wrapper, `#!/bin/sh\nexec ${o.nice ? `nice -n ${o.nice} ` : ''}ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${o.idle ? 'chrt --idle 0 ' : ''}ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
   chmodSync(wrapper, 0o755);
   const browser = await puppeteer.launch({
     executablePath: wrapper,
