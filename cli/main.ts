@@ -4,6 +4,7 @@ import { buildImageCommand } from './commands/build-image.js';
 import { serveCommand } from './commands/serve.js';
 import { vcCommand } from './commands/vc.js';
 import { keygenCommand, signCommand } from './commands/keygen.js';
+import { statusCommand } from './commands/status.js';
 import { packageVersion } from '../lib/paths.js';
 
 export function cli(args: string[], scriptName = 'diskless') {
@@ -12,7 +13,7 @@ export function cli(args: string[], scriptName = 'diskless') {
   const withCommands =
     scriptName === 'build-image'
       ? y.command(buildImageCommand(true))
-      : y.command(buildImageCommand()).command(serveCommand).command(vcCommand).command(keygenCommand).command(signCommand).demandCommand(1, 'Name a command; try --help.');
+      : y.command(buildImageCommand()).command(serveCommand).command(vcCommand).command(keygenCommand).command(signCommand).command(statusCommand).demandCommand(1, 'Name a command; try --help.');
   return withCommands
     .strict()
     .recommendCommands()

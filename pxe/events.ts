@@ -84,11 +84,12 @@ export class EventLog {
 }
 
 /**
- * A replica asking this one's /status (heartbeats, the sync): replication, not a boot
- * event, so it is logged only with --verbose. `servers` are the inventory's replicas.
+ * A replica asking this one's /status (heartbeats, the sync) or its own node view
+ * (/cluster?local=1, for a merged view): replication, not a boot event, so it is logged
+ * only with --verbose. `servers` are the inventory's replicas.
  */
 export function isPeerStatus(e: BootEvent, servers: readonly string[]): boolean {
-  return e.kind === 'http' && e.path.split('?')[0] === '/status' && e.client !== undefined && servers.includes(e.client);
+  return e.kind === 'http' && ['/status', '/cluster'].includes(e.path.split('?')[0]!) && e.client !== undefined && servers.includes(e.client);
 }
 
 /** A request of the status page (its files, its event stream, its JSON): a person looking, not a boot event. */

@@ -58,8 +58,11 @@ function activity(v: NodeView): number {
 export function mergeNodeViews(views: readonly { replica: string; nodes: readonly NodeView[] }[]): NodeView[] {
   const best = new Map<string, NodeView>();
   const order: string[] = [];
+  const mine = new Set(views[0]?.nodes.map((n) => n.name));
   for (const { replica, nodes } of views) {
     for (const v of nodes) {
+      // Only this replica's inventory's nodes: a peer with another inventory version adds none.
+      if (!mine.has(v.name)) continue;
       const had = best.get(v.name);
       if (!had) order.push(v.name);
       const rank = (x: NodeView) => [activity(x), x.phase === 'unknown' ? -1 : phaseIndex(x.phase)] as const;
@@ -72,8 +75,16 @@ export function mergeNodeViews(views: readonly { replica: string; nodes: readonl
 }
 
 /** The boots of the current inventory's nodes, kept up to date from the event log. */
+export interface NodeChange {
+  node: string;
+  before?: NodeBootState;
+  after: NodeBootState;
+  event: BootEvent;
+}
+
 export class StatusModel {
   readonly boots: NodeBoots;
+  private readonly listeners = new Set<(c: NodeChange) => void>();
   private names: ReadonlySet<string>;
 
   constructor(private readonly nodes: () => readonly InventoryNode[]) {
@@ -88,7 +99,25 @@ export class StatusModel {
   }
 
   apply(e: BootEvent): void {
-    this.boots.apply(e);
+    const c = this.boots.apply(e);
+    if (!c) return;
+    for (const f of this.listeners) {
+      try {
+        f({ ...c, event: e });
+      } catch {
+        // A listener's bug must not stop the fold or the others.
+      }
+    }
+  }
+
+  /**
+   * Call `f` after each event that changed a node's boot, with the state before and
+   * after; changeFacts (nodes.ts) says what changed. For the page's live updates and
+   * the metrics.
+   */
+  subscribe(f: (c: NodeChange) => void): () => void {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
   }
 
   /** Fold every event the log emits from now on; returns the detach. */

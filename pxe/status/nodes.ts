@@ -16,6 +16,8 @@ export interface Failure {
 }
 
 export interface Boot {
+  /** This node's boots seen here, counted from 1: a new number is a new boot. */
+  n: number;
   startedAt: number;
   /** The furthest phase reached. */
   phase: Phase;
@@ -34,8 +36,8 @@ export interface NodeBootState {
   lastUp?: Boot;
 }
 
-function newBoot(phase: Phase, at: number): Boot {
-  return { startedAt: at, phase, marks: { [phase]: at }, failures: [], lastAt: at, upAt: phase === 'up' ? at : undefined };
+function newBoot(prev: Boot | undefined, phase: Phase, at: number): Boot {
+  return { n: (prev?.n ?? 0) + 1, startedAt: at, phase, marks: { [phase]: at }, failures: [], lastAt: at, upAt: phase === 'up' ? at : undefined };
 }
 
 /** The state after one step. Never mutates `s`. */
@@ -47,11 +49,11 @@ export function advance(s: NodeBootState, step: Step): NodeBootState {
     // the initrd's after init, opens a boot whose start this replica did not see.
     const fromInitrd = step.failure === 'sha256' || step.failure === 'fetch' || step.failure === 'retry';
     const unseen = !cur || (fromInitrd && phaseIndex(cur.phase) >= phaseIndex('init'));
-    const boot = unseen ? { ...newBoot(fromInitrd ? 'kernel' : 'dhcp', step.at), marks: {} } : cur;
+    const boot = unseen ? { ...newBoot(cur, fromInitrd ? 'kernel' : 'dhcp', step.at), marks: {} } : cur;
     const failures = [...boot.failures, failure].slice(-MAX_FAILURES);
     return { ...s, current: { ...boot, failures, lastAt: Math.max(boot.lastAt, step.at) } };
   }
-  if (!cur || startsOver(step.phase, cur.phase)) return settle({ ...s, current: newBoot(step.phase, step.at) });
+  if (!cur || startsOver(step.phase, cur.phase)) return settle({ ...s, current: newBoot(cur, step.phase, step.at) });
   const seen = cur.marks[step.phase];
   const marks = { ...cur.marks, [step.phase]: seen === undefined ? step.at : Math.min(seen, step.at) };
   const phase = phaseIndex(step.phase) > phaseIndex(cur.phase) ? step.phase : cur.phase;
@@ -73,18 +75,46 @@ export function phaseSpans(b: Boot, now: number): { phase: Phase; at: number; ms
   });
 }
 
+/** What one change did: a boot began, a phase was newly reached (and how long the one before lasted), up, a failure. */
+export interface ChangeFacts {
+  newBoot: boolean;
+  /** A phase this boot reached for the first time, with the previous furthest phase's duration (ms). */
+  reached?: { phase: Phase; previous?: { phase: Phase; ms: number } };
+  up: boolean;
+  failure?: Failure;
+}
+
+export function changeFacts(before: NodeBootState | undefined, after: NodeBootState): ChangeFacts {
+  const b = before?.current;
+  const a = after.current!;
+  const newBoot = !b || a.n !== b.n;
+  const was = newBoot ? undefined : b;
+  const reached = was && was.phase === a.phase ? undefined : a.phase;
+  const prevAt = was?.marks[was.phase];
+  return {
+    newBoot,
+    reached: reached && { phase: reached, previous: was && prevAt !== undefined ? { phase: was.phase, ms: Math.max(0, (a.marks[reached] ?? prevAt) - prevAt) } : undefined },
+    up: a.upAt !== undefined && was?.upAt === undefined,
+    // By identity: the list is capped, so its length may not grow.
+    failure: a.failures.at(-1) !== was?.failures.at(-1) ? a.failures.at(-1) : undefined,
+  };
+}
+
 /** One state per inventory node, folded from the events as they come. */
 export class NodeBoots {
   private readonly states = new Map<string, NodeBootState>();
 
   constructor(private readonly isNode: (name: string) => boolean = () => true) {}
 
-  /** Fold one event in; events of no inventory node, or of no boot, change nothing. */
-  apply(e: BootEvent): void {
-    if (!e.node || !this.isNode(e.node)) return;
+  /** Fold one event in; events of no inventory node, or of no boot, change nothing (undefined). */
+  apply(e: BootEvent): { node: string; before?: NodeBootState; after: NodeBootState } | undefined {
+    if (!e.node || !this.isNode(e.node)) return undefined;
     const step = classify(e);
-    if (!step) return;
-    this.states.set(e.node, advance(this.states.get(e.node) ?? {}, step));
+    if (!step) return undefined;
+    const before = this.states.get(e.node);
+    const after = advance(before ?? {}, step);
+    this.states.set(e.node, after);
+    return { node: e.node, before, after };
   }
 
   get(node: string): NodeBootState | undefined {

@@ -4,7 +4,7 @@
 // shown as if it had not answered, never trusted field by field.
 import { z } from 'zod';
 import { NodeViewSchema, type NodeView } from './schema.js';
-import { askStatus, type AskStatus, type PeerAnswer } from '../replica/heartbeat.js';
+import { askStatus, type AskStatus } from '../replica/heartbeat.js';
 import { fetchJson } from '../../store/download.js';
 
 export const PeerStatusSchema = z.object({
@@ -20,14 +20,16 @@ export class PeerStatuses {
 
   constructor(private readonly now: () => number) {}
 
-  /** An ask for the heartbeats that also keeps each valid answer. */
+  /**
+   * An ask for the heartbeats that also keeps each valid answer. What the heartbeats
+   * see is unchanged: an answer the view cannot show still counts as an answer.
+   */
   asking(ask: AskStatus = askStatus): AskStatus {
     return async (peer) => {
       const answer = await ask(peer);
       const ok = PeerStatusSchema.safeParse(answer);
-      if (!ok.success) return undefined;
-      this.last.set(peer.split(':')[0]!, { at: this.now(), status: ok.data });
-      return answer as PeerAnswer;
+      if (ok.success) this.last.set(peer.split(':')[0]!, { at: this.now(), status: ok.data });
+      return answer;
     };
   }
 

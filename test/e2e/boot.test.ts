@@ -20,6 +20,7 @@ import { projectRoot } from '../../lib/paths.js';
 import { buildImage, builtDebian, runKeys } from '../helpers/built-image.js';
 import { loadPrivateKey, loadTrustKey, signFile, verifyBytes } from '../../lib/sign.js';
 import { need } from '../helpers/need.js';
+import { ClusterViewSchema, type ClusterView } from '../../pxe/status/schema.js';
 
 const work = mkdtempSync(join(tmpdir(), 'diskless-e2e-'));
 const images = join(work, 'images');
@@ -54,6 +55,16 @@ ${NODES.map((n) => `  - { name: ${n.name}, mac: "${n.mac}", ip: ${n.ip} }`).join
 
 const NODE_UP = /diskless: node-up name=(\S+) addr=(\S+) image=(\S+) version=(\S+) root=(\S+) lower=(\S+) upper=(\S+) hypervisor=(\S+)\n/;
 const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+
+/** Poll the replica's /cluster (curl in `ns`) until `done` holds for the view, up to `ms`; the last view. */
+async function clusterUntil(ns: Netns, done: (v: ClusterView) => boolean, ms: number): Promise<ClusterView> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = ClusterViewSchema.parse(JSON.parse(ns.exec(['curl', '-sf', '--max-time', '10', 'http://10.77.0.1/cluster']).stdout));
+    if (done(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 interface Ev { time: string; kind: string; node?: string; type?: string; path?: string; message?: string }
 
@@ -122,6 +133,14 @@ if (skip) {
       assert.is(sha256(join(imageDir, version, a.file)), a.sha256, `${a.file} unchanged on the server after the boots`);
     }
 
+    // The nodes told the replica themselves (initrd: init; image: up): /cluster shows every phase, in order.
+    const names = NODES.map((n) => n.name);
+    const cv = await clusterUntil(ns, (v) => v.nodes.filter((n) => names.includes(n.name)).every((n) => n.phase === 'up'), 20_000);
+    for (const n of cv.nodes.filter((x) => names.includes(x.name))) {
+      assert.is(n.phase, 'up', `${n.name} in /cluster: ${JSON.stringify(n)}`);
+      assert.equal(n.boot!.phases.map((p) => p.phase), ['dhcp', 'loader', 'kernel', 'root', 'init', 'up'], n.name);
+      console.log(`/cluster ${n.name}: ${n.boot!.phases.map((p) => `${p.phase} ${(p.ms / 1000).toFixed(1)} s`).join(', ')}; boot ${(n.lastBoot!.ms / 1000).toFixed(1)} s`);
+    }
     for (const m of machines) if (m.child.pid) process.kill(m.child.pid, 'SIGTERM'); // the next test wants the CPU
     // Boot time per node, broken down from the boot service's own events.
     const events = served.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Ev);
@@ -171,6 +190,9 @@ if (skip) {
     const m = watchOutput(startNode(ns, { tap: taps[NODES.length + 1]!, mac: '52:54:00:77:00:04', nic: 'virtio' }));
     await m.waitFor(/diskless: sha256 mismatch for http:\/\/10\.77\.0\.1\/images\/broken\/v1\/root\.squashfs/, 240_000, 'the sha256 mismatch message');
     await m.waitFor(/diskless: ERROR: could not get a good root image from: .*\ndiskless: retrying in 10 s/, 30_000, 'the retry message');
+    const failing = (await clusterUntil(ns, (v) => !!v.nodes.find((n) => n.name === 'node04')?.failed, 20_000)).nodes.find((n) => n.name === 'node04')!;
+    assert.is(failing.failed, true, JSON.stringify(failing));
+    assert.match(failing.failures.find((f) => f.kind === 'sha256')?.message ?? '', /^sha256 mismatch for http:\/\/10\.77\.0\.1\/images\/broken\/v1\/root\.squashfs: refused/);
     assert.not.match(m.log(), /Kernel panic/);
     // Repair the replica's copy; the waiting node picks it up on its next try.
     copyFileSync(join(good, 'root.squashfs'), join(bad, 'root.squashfs.new'));

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { EventLog, type BootEvent } from '../../../pxe/events.js';
 import { StatusModel, mergeNodeViews } from '../../../pxe/status/model.js';
 import { classify, phaseOfFile } from '../../../pxe/status/phases.js';
-import { MAX_FAILURES } from '../../../pxe/status/nodes.js';
+import { MAX_FAILURES, changeFacts } from '../../../pxe/status/nodes.js';
 import { NodeViewSchema, type NodeView } from '../../../pxe/status/schema.js';
 import type { InventoryNode } from '../../../cluster/inventory.js';
 
@@ -193,6 +193,27 @@ test('a listener that throws stops neither the log nor the model', () => {
   });
   fullBoot(r.at);
   assert.is(r.view(9000).phase, 'up');
+});
+
+test('subscribers hear each change: a boot begins, each phase reached with the one before it timed, up, failures', () => {
+  const r = rig();
+  const heard: string[] = [];
+  r.model.subscribe((c) => {
+    const f = changeFacts(c.before, c.after);
+    if (f.newBoot) heard.push(`boot#${c.after.current!.n}`);
+    if (f.reached) heard.push(`${f.reached.phase}${f.reached.previous ? `(${f.reached.previous.phase} ${f.reached.previous.ms})` : ''}`);
+    if (f.up) heard.push('UP');
+    if (f.failure) heard.push(`fail:${f.failure.kind}`);
+  });
+  r.model.subscribe(() => {
+    throw new Error('a bad listener');
+  });
+  fullBoot(r.at);
+  r.at(30_000, { kind: 'report', what: 'sha256', message: 'x' }); // the initrd after up: a boot this replica did not see begin
+  for (let i = 0; i < MAX_FAILURES + 2; i++) r.at(31_000 + i, { kind: 'report', what: 'retry', message: `${i}` });
+  assert.equal(heard.slice(0, 8), ['boot#1', 'dhcp', 'loader(dhcp 200)', 'kernel(loader 1000)', 'root(kernel 2300)', 'init(root 3000)', 'up(init 2500)', 'UP']);
+  assert.equal(heard.slice(8, 11), ['boot#2', 'kernel', 'fail:sha256']);
+  assert.is(heard.filter((h) => h === 'fail:retry').length, MAX_FAILURES + 2, 'every failure heard, past the cap too');
 });
 
 test.run();
