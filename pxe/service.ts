@@ -204,7 +204,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   let dhcp: DhcpServer | undefined;
   const cache = await cacheBudgetFor(opts.imagesDir, opts.httpCacheBytes);
   w.events.emit({ kind: 'service', message: `HTTP memory for artifacts: ${cache.reason}` });
-  const feed = startPageFeed(w.events, { model: w.status, nodes: () => inv().nodes, now: opts.now ?? Date.now, cluster: () => inv().cluster, replica: w.address, isPeerStatus: (e) => isPeerStatus(e, [...inv().servers, w.address]) });
+  const feed = startPageFeed(w.status, { nodes: () => inv().nodes, now: opts.now ?? Date.now, cluster: () => inv().cluster, replica: w.address });
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
