@@ -29,7 +29,12 @@ function cpuMs(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
-export async function pageBench(o: { viewers: number; nodes: number; runs: number }): Promise<void> {
+/**
+ * `clients`: 'chromium' opens `viewers` real pages; 'sse' opens `viewers` /events streams
+ * (curl) and one real page beside them, for a machine too loaded to give 20 browsers CPU.
+ */
+export async function pageBench(o: { viewers: number; nodes: number; runs: number; clients?: 'chromium' | 'sse' }): Promise<void> {
+  const sse = o.clients === 'sse';
   const loadBefore = +loadavg()[0]!.toFixed(2);
   const work = mkdtempSync(join(tmpdir(), 'dl-bench-page-'));
   const img = makeImages();
@@ -58,13 +63,15 @@ export async function pageBench(o: { viewers: number; nodes: number; runs: numbe
       await new Promise((r) => setTimeout(r, 200));
     }
     const pages: Page[] = [];
-    for (let i = 0; i < o.viewers; i++) {
+    for (let i = 0; i < (sse ? 1 : o.viewers); i++) {
       const b = await launchInNetns(topo.hub, { idle: true });
       browsers.push(b);
       pages.push(await b.browser.newPage());
     }
-    console.error(`${o.viewers} Chromium pages ready`);
+    console.error(`${pages.length} Chromium pages ready`);
+    let readers: ReturnType<typeof topo.hub.spawn>[] = [];
     const open = async () => {
+      if (sse) readers = Array.from({ length: o.viewers - 1 }, () => topo.hub.spawn(['curl', '-sN', '-o', '/dev/null', `http://${IP}/events`]));
       await Promise.all(pages.map((p) => p.goto(`http://${IP}/`, { waitUntil: 'load' })));
       await Promise.all(pages.map((p) => p.waitForFunction((n) => document.querySelector('#link')?.getAttribute('data-state') === 'live' && document.querySelectorAll('#nodes tbody tr[data-node]').length === n, { timeout: 300_000 }, o.nodes)));
     };
@@ -81,6 +88,7 @@ export async function pageBench(o: { viewers: number; nodes: number; runs: numbe
       if (!warmUp) rows.push(row);
       console.error(`${warmUp ? 'warm-up, ' : ''}${viewers} pages: ${r.booted}/${o.nodes} up in ${row.seconds} s, ${r.retransmits} DHCP retransmits, replica CPU ${row.serveCpuMs} ms${viewers ? `, every page shows every node up: ${row.pagesCaughtUp}` : ''}`);
       if (viewers) await Promise.all(pages.map((p) => p.goto('about:blank')));
+      for (const c of readers.splice(0)) await stop(c);
     };
     // The first storm finds no leases and a cold replica; it is not counted.
     await storm(0, true);
@@ -99,7 +107,9 @@ export async function pageBench(o: { viewers: number; nodes: number; runs: numbe
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverage1m: { before: loadBefore, after: +loadavg()[0]!.toFixed(2) } },
-    viewers: `${o.viewers} headless Chromium pages (Debian chromium, puppeteer-core) under SCHED_IDLE, in the nodes' namespace`,
+    viewers: sse
+      ? `${o.viewers} viewers: ${o.viewers - 1} /events streams read by curl and 1 headless Chromium page (SCHED_IDLE), in the nodes' namespace`
+      : `${o.viewers} headless Chromium pages (Debian chromium, puppeteer-core) under SCHED_IDLE, in the nodes' namespace`,
     nodes: o.nodes,
     storm: 'real PXE timers; each node also fetches its root image, checks its sha256 and reports init and up',
     runs: o.runs,
