@@ -120,7 +120,7 @@ export async function pageBench(o: { viewers: number; nodes: number; runs: numbe
     goal: `${o.viewers} open pages cost a ${o.nodes}-node storm at most 5%`,
     goalMet: cost <= 5 && rows.every((r) => r.booted === o.nodes && r.pagesCaughtUp !== false),
   };
-  const file = join(projectRoot(), 'bench/results/storm-page.json');
+  const file = join(projectRoot(), `bench/results/storm-page${sse ? '-sse' : ''}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`| pages | runs | median s until all up | each run (s) | median replica CPU (ms) |`);
   console.log(`| ---: | ---: | ---: | --- | ---: |`);
