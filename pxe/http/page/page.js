@@ -6,7 +6,9 @@
 'use strict';
 
 const RENDER_MS = 400;
-const CLUSTER_EVERY_MS = 5000;
+// Nodes come live over /events; /cluster (replicas, images, peers' views) is a whole view
+// made per request, so it is asked for seldom, and not while the page is hidden.
+const CLUSTER_EVERY_MS = 10_000;
 /** Boots that start within this of each other are one storm (the timeline shows the last). */
 const STORM_GAP_MS = 60_000;
 
@@ -181,6 +183,7 @@ function connect() {
 }
 
 async function pollCluster() {
+  if (document.hidden) return void setTimeout(pollCluster, CLUSTER_EVERY_MS);
   try {
     const r = await fetch('/cluster', { cache: 'no-store' });
     if (r.ok) {
