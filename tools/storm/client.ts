@@ -291,7 +291,8 @@ export async function bootClient(o: ClientOptions): Promise<ClientResult> {
 /** The initrd's part of a boot that got its kernel: root image, then init and up (or its failures). */
 async function afterBoot(o: ClientOptions, r: ClientResult, timeoutMs: number): Promise<void> {
   const kernel = r.files.find((f) => f.what === 'kernel');
-  const i = await playInitrd({ ...o.initrd, mac: o.mac, cmdline: kernel?.cmdline ?? '', timeoutMs, localAddress: o.httpLocalAddress?.(r.address!) });
+  // The initrd's wget waits as long as the transfer takes: a scaled-down iPXE timeout would fail slow fetches on a busy machine.
+  const i = await playInitrd({ ...o.initrd, mac: o.mac, cmdline: kernel?.cmdline ?? '', timeoutMs: Math.max(timeoutMs, HTTP_TIMEOUT_S * 1000), localAddress: o.httpLocalAddress?.(r.address!) });
   Object.assign(r, { rootMs: i.rootMs, reportErrors: i.reportErrors });
   r.errors.push(...i.errors);
   if (!i.ok) Object.assign(r, { ok: false, error: i.error });
