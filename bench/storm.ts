@@ -7,6 +7,7 @@
 // each server is its own namespace joined to the bridge by a veth.
 // Usage: node --import tsx/esm bench/storm.ts [--sizes 100,500] [--concurrency 0 (all)] [--runs 3]
 //    or: bench/storm.ts --images DIR --before NAME --after NAME (two images, root fetched too)
+//        node --import tsx/esm bench/storm.ts --page 20 [--page-clients chromium|sse] [--sizes 500] [--runs 5]   (the status page's cost; storm-page.ts)
 // Writes bench/results/storm.json.
 //
 // Fairness. dnsmasq's lease file lives on tmpfs (no fsync cost; see bench/dhcp.ts) and
@@ -38,6 +39,12 @@ const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : def;
 };
+// --page N: only the status page's cost (bench/storm-page.ts): N open pages during a --sizes storm.
+if (process.argv.includes('--page')) {
+  const { pageBench } = await import('./storm-page.js');
+  await pageBench({ viewers: Number(arg('page', '20')), nodes: Number(arg('sizes', '500')), runs: Number(arg('runs', '5')), clients: arg('page-clients', 'chromium') === 'sse' ? 'sse' : 'chromium' });
+  process.exit(0);
+}
 const sizes = arg('sizes', '100,500').split(',').map(Number);
 const concurrency = Number(arg('concurrency', '0')) || undefined;
 /** Rounds of every set-up, interleaved; ratios use each set-up's median. */

@@ -97,3 +97,10 @@ export class EventLog {
 export function isPeerStatus(e: BootEvent, servers: readonly string[]): boolean {
   return e.kind === 'http' && ['/status', '/cluster'].includes(e.path.split('?')[0]!) && e.client !== undefined && servers.includes(e.client);
 }
+
+/** A request of the status page (its files, its event stream, its JSON): a person looking, not a boot event. */
+export function isPageRequest(e: BootEvent): boolean {
+  if (e.kind !== 'http') return false;
+  const path = e.path.split('?')[0]!;
+  return path === '/' || path === '/events' || path === '/cluster' || path.startsWith('/page/');
+}

@@ -14,7 +14,8 @@ import { GRUB_MODULES } from './tftp/names.js';
 import { resolveIpxeFiles } from './http/ipxe-files.js';
 import { bootable } from './dhcp/boot.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
-import { isPeerStatus, type EventLog } from './events.js';
+import { isPageRequest, isPeerStatus, type EventLog } from './events.js';
+import { pageDir, startPageFeed, type PageFeed } from './page-feed.js';
 import type { Logger } from '../lib/log.js';
 import { run } from '../lib/run.js';
 import { heldImages } from '../store/held.js';
@@ -131,7 +132,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
   const metrics = new ServiceMetrics();
   const unsubscribe = events.subscribe((e) => metrics.observe(e));
   inventory.onChange((i) => metrics.retainNodes(new Set(i.nodes.map((n) => n.name))));
-  const servers = await startServers(opts, { address, inventory, replicas, images, log, events, clusterView, metrics });
+  const servers = await startServers(opts, { address, inventory, replicas, images, log, events, clusterView, metrics, status });
   metrics.watch({
     dhcp: () => servers.dhcp?.stats, http: () => servers.http.connections(), tftp: () => servers.tftp,
     replicas: replicas.liveness, inventoryVersion: () => inventory.current.version,
@@ -154,6 +155,7 @@ export async function startService(opts: ServiceOptions, events: EventLog): Prom
       unsubscribe();
       sync?.stop();
       beats?.stop();
+      servers.feed.close();
       await Promise.all([servers.http.close(), servers.tftp?.close(), servers.dhcp?.close()]);
     },
   };
@@ -197,10 +199,13 @@ interface Wiring {
   events: EventLog;
   clusterView: (local: boolean) => Promise<ClusterView>;
   metrics: ServiceMetrics;
+  /** The status model, whose node views the page's /events stream carries. */
+  status: StatusModel;
 }
 
 interface Servers {
   http: HttpServer;
+  feed: PageFeed;
   tftp?: TftpServer;
   dhcp?: DhcpServer;
 }
@@ -213,7 +218,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   const inv = () => w.inventory.current;
   const onEvent = (e: Parameters<EventLog['emit']>[0]) => {
     // Still counted in /metrics, but not printed.
-    const quiet = !opts.verbose && isPeerStatus(e, [...inv().servers, w.address]);
+    const quiet = !opts.verbose && (isPeerStatus(e, [...inv().servers, w.address]) || isPageRequest(e));
     if (!e.node && e.mac) e.node = inv().byMac.get(e.mac)?.name;
     if (!e.node && e.client) e.node = inv().nodes.find((n) => n.ip === e.client!.split(':')[0])?.name;
     w.events.emit(e, { quiet });
@@ -226,11 +231,13 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   w.events.emit({ kind: 'service', message: `boots: ${boots.can.join(', ')}${boots.cannot.length ? `; not: ${boots.cannot.join(', ')}` : ''}` });
   const cache = await cacheBudgetFor(opts.imagesDir, opts.httpCacheBytes);
   w.events.emit({ kind: 'service', message: `HTTP memory for artifacts: ${cache.reason}` });
+  const feed = startPageFeed(w.status, { nodes: () => inv().nodes, now: opts.now ?? Date.now, cluster: () => inv().cluster, replica: w.address });
   const http = await startHttpServer({
     images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, ipxeFiles, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
     inventorySig: () => w.inventory.sig, cluster: w.clusterView,
     metrics: () => w.metrics.render(),
+    page: { dir: pageDir(), events: feed.hub },
     status: async () => ({
       replica: w.address, nodes: inv().nodes.length, images: await heldImages(opts.imagesDir),
       /** node → image, for each node whose image is not here. */
@@ -251,7 +258,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
         canBoot: shared ? w.replicas.canBoot : undefined,
       })
     : undefined;
-  return { http, tftp, dhcp };
+  return { http, feed, tftp, dhcp };
 }
 
 /** DHCP fields of /status: reserved addresses their nodes declined (another host holds them), packets dropped by the rate limits. */

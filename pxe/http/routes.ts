@@ -19,7 +19,13 @@ export type Route =
   | ({ kind: 'report' } & (Report | { error: string }))
   /** The cluster view as JSON; `local`: this replica's own, without asking its peers. */
   | { kind: 'cluster'; local: boolean }
+  /** The status page: `/` is its index.html, `/page/<file>` its CSS and script. */
+  | { kind: 'page'; file: string }
+  /** The status page's live stream (server-sent events). */
+  | { kind: 'events' }
   | { kind: 'not-found'; reason: string };
+
+export const PAGE_INDEX = 'index.html';
 
 export function route(rawPath: string): Route {
   let path: string;
@@ -31,6 +37,9 @@ export function route(rawPath: string): Route {
   const parts = path.split('/').filter(Boolean);
   if (parts.some((p) => p === '..' || p === '.' || p.includes('\0'))) return { kind: 'not-found', reason: 'dot segments are refused' };
   const [head, ...rest] = parts;
+  if (parts.length === 0) return { kind: 'page', file: PAGE_INDEX };
+  if (head === 'page' && rest.length === 1 && NAME.test(rest[0]!)) return { kind: 'page', file: rest[0]! };
+  if (head === 'events' && rest.length === 0) return { kind: 'events' };
   if (head === 'status' && rest.length === 0) return { kind: 'status' };
   if (head === 'inventory' && rest.length === 0) return { kind: 'inventory' };
   if (head === 'metrics' && rest.length === 0) return { kind: 'metrics' };

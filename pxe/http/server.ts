@@ -13,6 +13,7 @@ import { renderBootScript, renderErrorScript } from '../bootscript.js';
 import type { ImageStore } from '../images.js';
 import type { Inventory } from '../../cluster/inventory.js';
 import type { BootEvent } from '../events.js';
+import type { SseHub } from './sse.js';
 
 export interface HttpServerOptions {
   images: ImageStore;
@@ -38,6 +39,8 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
   /** Memory for image artifacts held whole (file-cache.ts); 0 turns it off. */
   cacheBytes?: number;
+  /** The status page: its files (pxe/http/page) and the hub that serves /events; none: 404. */
+  page?: { dir: string; events: Pick<SseHub<never>, 'attach'> };
 }
 
 export interface HttpServer {
@@ -138,6 +141,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         if (!real || !(await stillRegular(real))) return text(404, `no ${r.file}: /ipxe/ serves ${IPXE_BINARIES.join(', ')} as found in ${opts.ipxeDir} at start (apt-get install ipxe, then restart)\n`);
         return file(dirname(real), basename(real));
       }
+      case 'page':
+        if (!opts.page) return text(404, 'this server has no status page\n');
+        res.setHeader('Cache-Control', 'no-cache');
+        return sendFile(req, res, opts.page.dir, r.file, { validators: true, onBytes: (n) => (bytes += n), onError: (status, message) => text(status, `${message}\n`) });
+      case 'events':
+        if (!opts.page) return text(404, 'this server has no status page\n');
+        if (req.method === 'HEAD') return text(200, '', 'text/event-stream');
+        return opts.page.events.attach(req, res);
       case 'not-found':
         return text(404, `${r.reason}\n`);
     }

@@ -10,6 +10,7 @@ import { decode, emptyMessage, encode, type DhcpMessage } from '../../pxe/dhcp/p
 import { getIp, getText, getU8, ip, text, u16, u8 } from '../../pxe/dhcp/options.js';
 import { expandBootFile, parseScript, type Step } from './script.js';
 import type { DhcpTransport } from './transport.js';
+import { playInitrd, type InitrdOptions } from './initrd.js';
 
 /**
  * PXE 2.1 2.2.1: DHCPDISCOVER is sent four more times, with timeouts of 4, 8, 16 and
@@ -34,11 +35,15 @@ export interface ClientOptions {
   /** Source address for HTTP (the leased one when the namespace holds it). */
   httpLocalAddress?: (leased: string) => string | undefined;
   now?: () => number;
+  /** After `boot`, play the initrd and the image too (initrd.ts): root image, sha256 check, reports of init and up. */
+  initrd?: Pick<InitrdOptions, 'rounds' | 'upAfterMs' | 'retryMs'>;
 }
 
 export interface Fetched {
   what: string;
   url: string;
+  /** A kernel's command line, from the script. */
+  cmdline?: string;
   bytes: number;
   sha256: string;
   ms: number;
@@ -57,6 +62,10 @@ export interface ClientResult {
   dhcpMs?: number;
   scriptMs?: number;
   filesMs?: number;
+  /** With `initrd`: from `boot` to a good root image. */
+  rootMs?: number;
+  /** With `initrd`: reports the replica did not take. */
+  reportErrors?: number;
   totalMs: number;
   /** Files of the boot that succeeded, in fetch order (kernel, initrd, modules). */
   files: Fetched[];
@@ -164,8 +173,8 @@ async function dhcp(o: ClientOptions, scale: number, r: ClientResult, t0: number
   throw new Error('DHCP: no ACK after starting over');
 }
 
-/** GET a URL on a fresh connection (every node has its own), hashing as it arrives. */
-function get(url: string, timeoutMs: number, localAddress: string | undefined): Promise<{ body?: Buffer; bytes: number; sha256: string }> {
+/** GET a URL on a fresh connection (every node has its own), hashing as it arrives; `keep`: return the body too. */
+export function get(url: string, timeoutMs: number, localAddress: string | undefined, keep = url.endsWith('.ipxe')): Promise<{ body?: Buffer; bytes: number; sha256: string }> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     const chunks: Buffer[] = [];
@@ -176,7 +185,6 @@ function get(url: string, timeoutMs: number, localAddress: string | undefined): 
         reject(new Error(`${url}: HTTP ${res.statusCode}`));
         return;
       }
-      const keep = url.endsWith('.ipxe');
       res.on('data', (d: Buffer) => {
         bytes += d.length;
         hash.update(d);
@@ -214,7 +222,7 @@ async function walk(steps: Step[], labels: Map<string, number>, o: ClientOptions
           const got = await get(s.url, timeoutMs, local);
           // A new kernel starts a new set of images, as iPXE's `kernel` does (imgfree first).
           if (s.what === 'kernel') files = [];
-          files.push({ what: s.what, url: s.url, bytes: got.bytes, sha256: got.sha256, ms: performance.now() - t });
+          files.push({ what: s.what, url: s.url, cmdline: s.cmdline, bytes: got.bytes, sha256: got.sha256, ms: performance.now() - t });
           pc++;
         } catch (err) {
           r.errors.push((err as Error).message);
@@ -287,6 +295,17 @@ export async function bootClient(o: ClientOptions): Promise<ClientResult> {
       r.errors.push(r.error);
     }
   }
+  if (r.ok && o.initrd) await afterBoot(o, r, timeoutMs);
   r.totalMs = now() - t0;
   return r;
+}
+
+/** The initrd's part of a boot that got its kernel: root image, then init and up (or its failures). */
+async function afterBoot(o: ClientOptions, r: ClientResult, timeoutMs: number): Promise<void> {
+  const kernel = r.files.find((f) => f.what === 'kernel');
+  // The initrd's wget waits as long as the transfer takes: a scaled-down iPXE timeout would fail slow fetches on a busy machine.
+  const i = await playInitrd({ ...o.initrd, mac: o.mac, cmdline: kernel?.cmdline ?? '', timeoutMs: Math.max(timeoutMs, HTTP_TIMEOUT_S * 1000), localAddress: o.httpLocalAddress?.(r.address!) });
+  Object.assign(r, { rootMs: i.rootMs, reportErrors: i.reportErrors });
+  r.errors.push(...i.errors);
+  if (!i.ok) Object.assign(r, { ok: false, error: i.error });
 }

@@ -16,6 +16,11 @@ export function topology(ips: string[], hubCidr: string): Hub {
   return hubTopology(ips.map((addr) => `${addr}/24`), hubCidr);
 }
 
+/** Give `ns`'s bridge the nodes' addresses, so simulated nodes fetch from their own (RunConfig.httpFromLeased). */
+export function holdNodeAddresses(ns: Netns, ips: string[], dev = 'br0'): void {
+  ns.exec(['ip', '-batch', '-'], { input: ips.map((a) => `addr add ${a}/32 dev ${dev}`).join('\n') + '\n' });
+}
+
 /** Start the storm runner in `ns`; resolves with its watcher once its DHCP socket is bound. */
 export async function startStorm(ns: Netns, cfg: RunConfig) {
   const child = ns.spawn([process.execPath, '--import', 'tsx/esm', join(projectRoot(), 'tools/storm/run.ts'), JSON.stringify(cfg)], { cwd: projectRoot() });

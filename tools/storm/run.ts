@@ -3,7 +3,7 @@
 // bench/storm.ts: a test process cannot enter a namespace itself.
 // Argument: JSON of RunConfig.
 import { broadcastTransport, relayTransport } from './transport.js';
-import { runStorm } from './storm.js';
+import { runStorm, type StormOptions } from './storm.js';
 
 export interface RunConfig {
   transport: 'broadcast' | 'relay';
@@ -17,6 +17,10 @@ export interface RunConfig {
   maxBoots?: number;
   /** Also fetch the root image (this file, beside the kernel). */
   rootFile?: string;
+  /** Fetch over HTTP from the leased address (the caller adds the nodes' addresses to this namespace), as real nodes do. */
+  httpFromLeased?: boolean;
+  /** Play the initrd too: root image, its sha256, reports of init and up (tools/storm/initrd.ts). */
+  initrd?: StormOptions['initrd'];
 }
 
 const cfg = JSON.parse(process.argv[2]!) as RunConfig;
@@ -32,6 +36,8 @@ const r = await runStorm({
   timeScale: cfg.timeScale,
   maxBoots: cfg.maxBoots,
   rootFile: cfg.rootFile,
+  initrd: cfg.initrd,
+  httpLocalAddress: cfg.httpFromLeased ? (leased) => leased : undefined,
   onDone: (_c, n) => console.log(`DONE ${n}`),
 });
 await transport.close();

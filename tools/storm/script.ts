@@ -4,7 +4,8 @@
 // iPXE reference: https://ipxe.org/scripting, https://ipxe.org/cmd
 
 export type Step =
-  | { op: 'fetch'; what: 'kernel' | 'initrd' | 'module'; url: string; onFail?: string }
+  /** `cmdline`: what follows the URL (a kernel's command line), when anything does. */
+  | { op: 'fetch'; what: 'kernel' | 'initrd' | 'module'; url: string; onFail?: string; cmdline?: string }
   | { op: 'goto'; label: string }
   | { op: 'sleep'; seconds: number; onFail?: string }
   | { op: 'boot'; onFail?: string }
@@ -19,12 +20,12 @@ export interface Script {
 /** iPXE options that take a value (`--name initrd.img`); the rest are flags. */
 const VALUE_OPTIONS = new Set(['--name', '-n', '--timeout', '-t']);
 
-/** The first argument that is not an option: the image URL of kernel/initrd/module. */
-function firstUrl(args: string[]): string | undefined {
+/** The first argument that is not an option (the image URL of kernel/initrd/module), and where it is. */
+function firstUrl(args: string[]): { url: string; at: number } | undefined {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (VALUE_OPTIONS.has(a)) i++;
-    else if (!a.startsWith('-')) return a;
+    else if (!a.startsWith('-')) return { url: a, at: i };
   }
   return undefined;
 }
@@ -50,9 +51,10 @@ export function parseScript(text: string): Script {
       case 'kernel':
       case 'initrd':
       case 'module': {
-        const url = firstUrl(args);
-        if (!url) throw new Error(`${cmd} without an image URL: ${line}`);
-        steps.push({ op: 'fetch', what: cmd, url, onFail });
+        const found = firstUrl(args);
+        if (!found) throw new Error(`${cmd} without an image URL: ${line}`);
+        const cmdline = args.slice(found.at + 1).join(' ');
+        steps.push({ op: 'fetch', what: cmd, url: found.url, onFail, ...(cmdline ? { cmdline } : {}) });
         break;
       }
       case 'goto':

@@ -30,6 +30,8 @@ export interface StormResult {
   dhcp?: Stats;
   script?: Stats;
   files?: Stats;
+  /** With `initrd`: from `boot` to a good root image. */
+  root?: Stats;
   retransmits: number;
   reboots: number;
   fallbacks: number;
@@ -72,6 +74,7 @@ export async function runStorm(o: StormOptions): Promise<StormResult> {
     dhcp: stats(ok.map((r) => r.dhcpMs!)),
     script: stats(ok.map((r) => r.scriptMs!)),
     files: stats(ok.map((r) => r.filesMs!)),
+    root: stats(ok.flatMap((r) => (r.rootMs === undefined ? [] : [r.rootMs]))),
     retransmits: sum((r) => r.retransmits),
     reboots: sum((r) => r.reboots),
     fallbacks: sum((r) => r.fallbacks),
@@ -88,6 +91,7 @@ export function formatStorm(label: string, r: StormResult): string {
     row('dhcp', r.dhcp),
     row('script', r.script),
     row('files', r.files),
+    ...(r.root ? [row('root', r.root)] : []),
     ...failures.slice(0, 20),
     ...(failures.length > 20 ? [`  ... and ${failures.length - 20} more`] : []),
   ].join('\n');

@@ -19,6 +19,8 @@ const DOCUMENTED: Record<Exclude<Route['kind'], 'not-found'>, { readme: string[]
   metrics: { readme: ['/metrics'], example: ['/metrics'] },
   report: { readme: ['/report/<mac>/<what>'], example: ['/report/52-54-00-77-00-01/up', '/report/52:54:00:77:00:01/sha256?msg=refused'] },
   cluster: { readme: ['/cluster'], example: ['/cluster', '/cluster?local=1'] },
+  page: { readme: ['/', '/page/<file>'], example: ['/', '/page/page.js'] },
+  events: { readme: ['/events'], example: ['/events'] },
 };
 
 /** The paths at the head of each item of the README's "HTTP paths:" list (or in its paragraph, unlisted). */

@@ -18,9 +18,15 @@ test('artifacts and iPXE binaries', () => {
 });
 
 test('traversal, encoded traversal, NULs and junk are refused', () => {
-  for (const p of ['/images/../../etc/passwd', '/images/a/b/..%2F..%2Fetc', '/images/a/%2e%2e/passwd', '/ipxe/..', '/ipxe/a%00b', '/%E0%A4%A', '/images/a/b', '/', '/boot/']) {
+  for (const p of ['/images/../../etc/passwd', '/images/a/b/..%2F..%2Fetc', '/images/a/%2e%2e/passwd', '/ipxe/..', '/ipxe/a%00b', '/%E0%A4%A', '/images/a/b', '/boot/', '/page/', '/page/a/b', '/page/..%2Fpage.js', '/page/.hidden', '/events/x']) {
     assert.is(route(p).kind, 'not-found', p);
   }
+});
+
+test('the status page: / is its index, /page/<file> its files, /events its stream', () => {
+  assert.equal(route('/'), { kind: 'page', file: 'index.html' });
+  assert.equal(route('/page/page.js?v=1'), { kind: 'page', file: 'page.js' });
+  assert.equal(route('/events'), { kind: 'events' });
 });
 
 test('manifest.json.sha256 is no route (never the manifest); manifest.json and manifest.json.sig stay files', () => {

@@ -33,7 +33,7 @@ kernel http://b/vmlinuz || goto failed
 sleep 10
 goto replica0
 `);
-  assert.equal(s.steps[1], { op: 'fetch', what: 'kernel', url: 'http://a/vmlinuz', onFail: 'replica1' });
+  assert.equal(s.steps[1], { op: 'fetch', what: 'kernel', url: 'http://a/vmlinuz', onFail: 'replica1', cmdline: 'initrd=initrd.img console=ttyS0' });
   assert.equal(s.steps[2], { op: 'fetch', what: 'initrd', url: 'http://a/initrd.img', onFail: 'replica1' });
   assert.is(s.labels.get('replica1'), 4);
   assert.equal(s.steps.at(-1), { op: 'goto', label: 'replica0' });
