@@ -41,7 +41,9 @@ test('no bare `diskless`: after npm ci it is not on PATH (npx diskless)', () => 
 test('every documented command line parses: no unknown flag, no refused value', () => {
   const bad: string[] = [];
   for (const c of commands) {
-    const [, bin, ...args] = words(c.text.replace(/^sudo\s+/, ''));
+    const all = words(c.text.replace(/^sudo\s+/, ''));
+    const end = all.findIndex((w) => ['|', '||', '&&', ';', '>', '>>', '&'].includes(w)); // the command, not what its output goes to
+    const [, bin, ...args] = end < 0 ? all : all.slice(0, end);
     const r = spawnSync(process.execPath, ['--import', 'tsx/esm', join(projectRoot(), `cli/${bin}.ts`), ...args], {
       cwd: projectRoot(),
       env: { ...process.env, DISKLESS_ARGS_ONLY: '1', NO_COLOR: '1' },
