@@ -38,7 +38,7 @@ function builder(y: Argv): Argv<ServeArgs> {
     .option('tftp-port', { type: 'number', default: 69, describe: 'TFTP: iPXE binaries (undionly.kpxe, ipxe.efi, snponly.efi) and boot/<mac>.ipxe' })
     .option('dhcp-port', { type: 'number', default: 67, describe: 'DHCP server port (clients are answered on 68, relays on 67)' })
     .option('dhcp', { type: 'boolean', default: true, describe: 'answer DHCP (--no-dhcp when another service does it and you do not want proxyDHCP)' })
-    .option('tftp', { type: 'boolean', default: true, describe: 'serve TFTP (--no-tftp for HTTP-only iPXE networks)' })
+    .option('tftp', { type: 'boolean', default: true, describe: 'serve TFTP (--no-tftp for HTTP-only iPXE networks: PXE clients whose boot file comes over TFTP then get no answer from this replica, so one with TFTP answers them)' })
     .option('proxy-dhcp', { type: 'boolean', default: false, describe: 'another DHCP server gives addresses: answer only the PXE part, on the DHCP port and 4011' })
     .option('lease-file', { type: 'string', default: '/var/lib/diskless/leases.json', describe: 'dynamic-pool leases, saved atomically' })
     .option('ipxe-dir', { type: 'string', default: '/usr/lib/ipxe', describe: "iPXE binaries (Debian's ipxe package)" })

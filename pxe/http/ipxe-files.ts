@@ -1,5 +1,5 @@
-// The iPXE binaries /ipxe/ serves: the configured names only, each resolved once at
-// start to the file it names. Debian's ipxe.efi is a symlink to /boot/ipxe.efi, so the
+// The iPXE binaries served over HTTP (/ipxe/) and TFTP: the configured names only, each
+// resolved once at start (by pxe/service.ts, for both) to the file it names. Debian's ipxe.efi is a symlink to /boot/ipxe.efi, so the
 // configured names may lead out of the folder; nothing else in it is ever followed.
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
