@@ -9,7 +9,7 @@ import { startHttpServer, type HttpServer } from './http/server.js';
 import type { HttpLimits } from './http/limits.js';
 import { cacheBudgetFor } from './http/cache-budget.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
-import { resolveChainFiles, tftpBootFiles } from './tftp/boot-files.js';
+import { resolveChainFiles, tftpBootFiles, type ChainFiles } from './tftp/boot-files.js';
 import { GRUB_MODULES } from './tftp/names.js';
 import { resolveIpxeFiles } from './http/ipxe-files.js';
 import { bootable } from './dhcp/boot.js';
@@ -227,7 +227,8 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   let dhcp: DhcpServer | undefined;
   // Boot binaries resolved once, here: served by these real paths over HTTP and TFTP alike.
   const ipxeFiles = await resolveIpxeFiles(opts.ipxeDir);
-  const boots = bootable(opts.tftp, (f) => ipxeFiles.has(f));
+  const chain = await resolveChainFiles();
+  const boots = bootable(opts.tftp, (f) => ipxeFiles.has(f) || chain.found.has(f));
   w.events.emit({ kind: 'service', message: `boots: ${boots.can.join(', ')}${boots.cannot.length ? `; not: ${boots.cannot.join(', ')}` : ''}` });
   const cache = await cacheBudgetFor(opts.imagesDir, opts.httpCacheBytes);
   w.events.emit({ kind: 'service', message: `HTTP memory for artifacts: ${cache.reason}` });
@@ -245,7 +246,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
       ...dhcpStatus(dhcp),
     }),
   });
-  const tftp = opts.tftp ? await startTftp(opts, w, { onEvent, log: infoAsDebug, ipxeFiles }) : undefined;
+  const tftp = opts.tftp ? await startTftp(opts, w, { onEvent, log: infoAsDebug, ipxeFiles, chain }) : undefined;
   // Several replicas: each pool address belongs to one live replica (pxe/replica/pool.ts), so no
   // two lease it; each reserved node has one first responder, and the others answer its retries.
   const shared = inv().servers.length > 1;
@@ -268,8 +269,8 @@ function dhcpStatus(dhcp: DhcpServer | undefined): object {
 }
 
 /** TFTP: the iPXE binaries of --ipxe-dir, and (tftp/boot-files.ts) the Secure Boot chain, per-node scripts and image artifacts. */
-async function startTftp(opts: ServiceOptions, w: Wiring, o: { onEvent: (e: Parameters<EventLog['emit']>[0]) => void; log: Logger; ipxeFiles: Map<string, string> }): Promise<TftpServer> {
-  const chain = await resolveChainFiles();
+async function startTftp(opts: ServiceOptions, w: Wiring, o: { onEvent: (e: Parameters<EventLog['emit']>[0]) => void; log: Logger; ipxeFiles: Map<string, string>; chain: ChainFiles }): Promise<TftpServer> {
+  const chain = o.chain;
   for (const [name, path] of chain.missing) {
     const who = name in GRUB_MODULES ? 'Xen Dom0s on UEFI (GRUB multiboot2; apt-get install grub-efi-amd64-bin)' : 'Secure Boot nodes (apt-get install shim-signed grub-efi-amd64-signed)';
     w.log.warn(`no ${path}: ${who} cannot boot from this replica (${name})`);

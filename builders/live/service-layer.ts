@@ -4,9 +4,9 @@
 // runs it), Debian's iPXE binaries for firmware that is not iPXE yet, and the systemd
 // unit that starts `diskless serve`. Laid into a folder that becomes service.squashfs,
 // the top read-only layer at boot.
-import { chmod, copyFile, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, readdir, realpath, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { runtimePackages } from '../../lib/pkgdeps.js';
 import { applyOverlay } from '../steps/customize.js';
 import { globInRoot, resolveInRoot } from '../../rootfs/paths.js';
@@ -29,6 +29,8 @@ export interface LayerInputs {
   view: object;
   /** The cluster's public key (build-image --sign-key): laid in as TRUST_KEY_FILE, so the replica serves with --trust. */
   trustPem?: string;
+  /** Host files the replica serves over TFTP by their absolute path (shim, signed GRUB, GRUB's multiboot2 module): laid in at the same paths. */
+  chainFiles?: readonly string[];
 }
 
 /** Where the service layer keeps the cluster's public key; serve-start passes it as --trust. */
@@ -77,6 +79,7 @@ export async function nodeFailsInImage(root: string, nodeBinary: string, templat
 export interface LayerResult {
   packages: number;
   ipxeMissing: string[];
+  chainMissing: string[];
 }
 
 export async function makeServiceLayer(o: LayerInputs): Promise<LayerResult> {
@@ -102,11 +105,21 @@ export async function makeServiceLayer(o: LayerInputs): Promise<LayerResult> {
   const have = existsSync(o.ipxeDir) ? await readdir(o.ipxeDir) : [];
   const ipxeMissing = IPXE_FILES.filter((f) => !have.includes(f));
   for (const f of IPXE_FILES.filter((f) => have.includes(f))) await copyFile(join(o.ipxeDir, f), join(ipxe, f));
+  const chainMissing: string[] = [];
+  for (const path of o.chainFiles ?? []) {
+    const real = await realpath(path).catch(() => undefined);
+    if (!real) {
+      chainMissing.push(path);
+      continue;
+    }
+    await mkdir(dirname(join(o.dir, path)), { recursive: true });
+    await copyFile(real, join(o.dir, path));
+  }
   await applyOverlay(o.overlay, o.dir, o.view);
   if (o.trustPem) {
     await mkdir(join(o.dir, 'etc/diskless'), { recursive: true });
     await writeFile(join(o.dir, TRUST_KEY_FILE), o.trustPem, { mode: 0o644 });
   }
   await writeFile(join(lib, 'live-layer'), 'This folder comes from the diskless service layer (service.squashfs).\n');
-  return { packages: packages.length, ipxeMissing };
+  return { packages: packages.length, ipxeMissing, chainMissing };
 }

@@ -7,7 +7,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { liveEntries, writeSums } from '../../builders/live/iso.js';
-import { missingNodeRuntime, nodeFailsInImage } from '../../builders/live/service-layer.js';
+import { makeServiceLayer, missingNodeRuntime, nodeFailsInImage } from '../../builders/live/service-layer.js';
+import { projectRoot } from '../../lib/paths.js';
 import { parseInventory } from '../../cluster/inventory.js';
 import { needTool } from '../helpers/need.js';
 
@@ -43,6 +44,21 @@ test("the shipped node must run on the image's glibc: it does on this host's own
   copyFileSync(realpathSync('/lib64/ld-linux-x86-64.so.2'), join(root, 'lib64/ld-linux-x86-64.so.2'));
   writeFileSync(join(root, 'usr/lib/x86_64-linux-gnu/libc.so.6'), 'not a library');
   assert.match((await nodeFailsInImage(root, process.execPath, 't.yaml'))!, /does not run on the image's libraries: .*Build on a host whose glibc/);
+});
+
+test("the service layer lays the Secure Boot chain's host files in at their own paths, and names the ones this host lacks", async () => {
+  const host = mkdtempSync(join(tmpdir(), 'dl-chain-'));
+  writeFileSync(join(host, 'shimx64.efi.signed'), 'shim bytes');
+  symlinkSync('shimx64.efi.signed', join(host, 'shim-link'));
+  const dir = join(work, 'layer');
+  const r = await makeServiceLayer({
+    dir, appRoot: projectRoot(), nodeBinary: process.execPath, ipxeDir: '/usr/lib/ipxe',
+    overlay: join(projectRoot(), 'overlays/service/rootfs'), view: {},
+    chainFiles: [join(host, 'shim-link'), join(host, 'missing.efi')],
+  });
+  assert.is(readFileSync(join(dir, host, 'shim-link'), 'utf8'), 'shim bytes', 'the file itself, at the path the replica looks for');
+  assert.equal(r.chainMissing, [join(host, 'missing.efi')]);
+  rmSync(host, { recursive: true });
 });
 
 test('SHA256SUMS covers every file below the bundle and busybox sha256sum -c accepts it; a changed byte fails it', () => {

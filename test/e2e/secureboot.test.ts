@@ -99,6 +99,8 @@ if (skip) {
     );
     served = watchOutput(serve);
     await served.waitFor(/serving cluster sb as 10\.81\.0\.1/, 60_000, 'diskless serve');
+    // The start line lists what this replica can boot: the Secure Boot chain was found.
+    assert.match(served.log(), /boots: [^\n]*UEFI Secure Boot \(shimx64\.efi over TFTP\)/);
   });
 
   test.after(async () => {
