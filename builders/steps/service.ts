@@ -9,7 +9,7 @@ import { ROOT_FORMATS } from '../../rootfs/formats.js';
 import { sha256File } from '../../store/hash.js';
 import { makeServiceLayer, missingNodeRuntime, nodeFailsInImage } from '../live/service-layer.js';
 import { imageView } from '../view.js';
-import { CHAIN_SOURCES } from '../../pxe/tftp/boot-files.js';
+import { BOOT_CHAIN_HOST_FILES } from '../../lib/boot-binaries.js';
 import type { BuildStep } from '../context.js';
 
 export const SERVICE_LAYER_FILE = 'service.squashfs';
@@ -33,7 +33,7 @@ export const service: BuildStep<'kernel' | 'artifacts', 'artifacts' | 'layers'> 
       overlay: join(ctx.opts.overlaysDir, 'service', 'rootfs'),
       view: imageView(ctx, facts.kernel.version),
       trustPem: ctx.opts.signKey ? publicPemOf(await loadPrivateKey(ctx.opts.signKey)) : undefined,
-      chainFiles: Object.values(CHAIN_SOURCES),
+      chainFiles: BOOT_CHAIN_HOST_FILES,
     });
     if (layer.chainMissing.length) report.note(`no ${layer.chainMissing.join(', ')} on this host (apt-get install shim-signed grub-efi-amd64-signed grub-efi-amd64-bin): Secure Boot nodes and Xen Dom0s on UEFI cannot boot from these replicas`);
     if (layer.ipxeMissing.length) report.note(`no ${layer.ipxeMissing.join(', ')} on this host (apt-get install ipxe): firmware that is not iPXE yet cannot boot from these replicas`);

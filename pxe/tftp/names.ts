@@ -5,6 +5,7 @@
 // Boot has no http module). Pure.
 import { route, type Route } from '../http/routes.js';
 import { GRUB_X64, SHIM_X64 } from '../dhcp/boot.js';
+import { GRUB_MULTIBOOT2_MOD, GRUB_NET_SIGNED, SHIM_SIGNED } from '../../lib/boot-binaries.js';
 
 // Shim loads GRUB_X64 from the folder it was itself loaded from (shim's DEFAULT_LOADER).
 export { GRUB_X64, SHIM_X64 };
@@ -13,8 +14,8 @@ export const GRUB_BOOTSTRAP = 'grub/grub.cfg';
 
 /** Debian's signed binaries, by the name served: packages shim-signed and grub-efi-amd64-signed. */
 export const SECURE_BOOT_CHAIN: Readonly<Record<string, string>> = {
-  [SHIM_X64]: '/usr/lib/shim/shimx64.efi.signed',
-  [GRUB_X64]: '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed',
+  [SHIM_X64]: SHIM_SIGNED,
+  [GRUB_X64]: GRUB_NET_SIGNED,
 };
 
 /**
@@ -24,7 +25,7 @@ export const SECURE_BOOT_CHAIN: Readonly<Record<string, string>> = {
  */
 export const GRUB_MULTIBOOT2 = 'grub/x86_64-efi/multiboot2.mod';
 export const GRUB_MODULES: Readonly<Record<string, string>> = {
-  [GRUB_MULTIBOOT2]: '/usr/lib/grub/x86_64-efi/multiboot2.mod',
+  [GRUB_MULTIBOOT2]: GRUB_MULTIBOOT2_MOD,
 };
 
 /** A step of a network boot, as boot events name it. */
