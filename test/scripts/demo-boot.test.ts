@@ -29,8 +29,14 @@ const pidsIn = (ns: string) => spawnSync('ip', ['netns', 'pids', ns], { encoding
 test('--help prints usage and the flags, and boots nothing', async () => {
   const d = demo(['--help']);
   assert.is(await d.exit, 0);
-  for (const s of ['--image', '--nic', '--images', 'Examples:']) assert.ok(d.out.log().includes(s), `${s} in:\n${d.out.log()}`);
+  for (const s of ['--image', '--nic', '--images', '--firmware', 'uefi-secure', 'Examples:']) assert.ok(d.out.log().includes(s), `${s} in:\n${d.out.log()}`);
   assert.not.ok(d.out.log().includes('booting'), 'nothing booted');
+});
+
+test('UEFI with an e1000 card is refused before anything starts, naming the fix', async () => {
+  const d = demo(['--firmware', 'uefi', '--nic', 'e1000']);
+  assert.is(await d.exit, 1);
+  assert.match(d.out.log(), /--firmware uefi --nic e1000: OVMF's own network stack drives virtio only; use --nic virtio/);
 });
 
 test('an image that is not there is named, with the images that are', async () => {
@@ -41,13 +47,14 @@ test('an image that is not there is named, with the images that are', async () =
 });
 
 const skip = netnsAvailable() ?? qemuMissing();
-test('--image NAME boots that image to node-up, then removes its namespace', async () => {
+test('--image NAME --firmware uefi boots that image through OVMF to node-up, then removes its namespace', async () => {
   need(skip);
   cpSync(join(images, DEBIAN), join(images, 'demo-other'), { recursive: true, verbatimSymlinks: true });
-  const d = demo(['--images', images, '--image', 'demo-other', '--nic', 'e1000']);
+  const d = demo(['--images', images, '--image', 'demo-other', '--firmware', 'uefi']);
   const up = await d.out.waitFor(/demo: node01 booted diskless/, 600_000, 'the demo node to boot');
   assert.ok(up);
-  assert.match(d.out.log(), /GET \/images\/demo-other\/|\/images\/demo-other\//, 'the root came from the image named');
+  assert.match(d.out.log(), /\/images\/demo-other\//, 'the root came from the image named');
+  assert.match(d.out.log(), /ipxe\.efi/, "OVMF's own PXE loaded ipxe.efi");
   assert.is(await d.exit, 0);
   assert.equal(netnsOf(d.child.pid!), []);
 });
