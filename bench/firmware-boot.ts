@@ -31,7 +31,7 @@ import { createNetns, type Netns } from '../host/netns.js';
 import { bootNetwork } from '../host/bridge.js';
 import { startRadvd } from '../host/radvd.js';
 import { copyOvmfVars, defaultAccel, pxeNodeArgv } from '../host/qemu.js';
-import { stop, waitFor, watchOutput } from '../host/output.js';
+import { controlStripper, stop, waitFor, watchOutput } from '../host/output.js';
 import { projectRoot } from '../lib/paths.js';
 import { run } from '../lib/run.js';
 import { median } from './median.js';
@@ -158,10 +158,10 @@ async function bootOnce(ns: Netns, side: Side, n: Node, round: number, files: { 
   mkdirSync(varsDir);
   const qemu = ns.spawn(qemuArgv(n, varsDir));
   let buf = '';
+  const strip = controlStripper();
   qemu.stdout!.on('data', (d: Buffer) => {
     const ms = performance.now() - t0;
-    // eslint-disable-next-line no-control-regex
-    buf += d.toString('latin1').replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    buf += strip(d.toString('latin1'));
     const parts = buf.split('\n');
     buf = parts.pop()!;
     for (const line of parts) lines.push({ ms, line });

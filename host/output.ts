@@ -2,28 +2,9 @@
 // prints, and ending it: wait for a line or pattern, with the output so far in the
 // error when it does not come.
 import type { ChildProcess } from 'node:child_process';
+import { controlStripper } from '../lib/control.js';
 
-// CSI (ESC [ … final, with private/intermediate bytes such as ?, ! and space), OSC
-// (ESC ] … BEL or ESC \\), other two-byte escapes, and C0 controls but tab and newline.
-const CONTROL = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~]|\x9b[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]/g;
-/** An escape that may still be going on at the end of a chunk. */
-const UNFINISHED = /\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*|[ -/]*)?$/;
-
-/** Console text without terminal escapes and control characters (a systemd `ESC[!p ESC]104 BEL` reset, colours, CR). */
-export function stripControl(s: string): string {
-  return s.replace(CONTROL, '');
-}
-
-/** stripControl over a stream: an escape split between two chunks is held until it ends. */
-export function controlStripper(): (chunk: string) => string {
-  let held = '';
-  return (chunk) => {
-    const s = held + chunk;
-    const m = UNFINISHED.exec(s);
-    held = m && s.length - m.index <= 256 ? s.slice(m.index) : '';
-    return stripControl(held ? s.slice(0, s.length - held.length) : s);
-  };
-}
+export { controlStripper, stripControl } from '../lib/control.js';
 
 /** Resolve when `re` appears in the child's output (stdout + stderr); keeps all output in `log`. */
 export function watchOutput(child: ChildProcess): { log: () => string; waitFor: (re: RegExp, ms: number, what: string) => Promise<RegExpExecArray> } {

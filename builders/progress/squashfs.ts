@@ -3,6 +3,7 @@
 // "ESC[KProcessing <path> ..." for each entry of the root, so its share is the count
 // over the root's entries. Pure: a line in (lib/run.ts splits at \r too), a state out.
 import type { Progress } from './progress.js';
+import { stripControl } from '../../lib/control.js';
 
 /** mksquashfs's frame: blocks done, blocks known so far, its percentage. */
 export function mksquashfsFrame(line: string): { done: number; total: number; percent: number } | undefined {
@@ -16,8 +17,7 @@ export function describeMksquashfs(f: { done: number; total: number; percent: nu
 
 /** A mkfs.erofs line without its terminal codes (ESC[K and the like). */
 export function stripTerminal(line: string): string {
-  // eslint-disable-next-line no-control-regex
-  return line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim();
+  return stripControl(line).trim();
 }
 
 /** The path mkfs.erofs says it is processing, if the line is one of those. */
