@@ -19,5 +19,9 @@ export function projectRoot(): string {
 }
 
 export const defaultTemplatesDir = () => process.env.DISKLESS_TEMPLATES ?? join(projectRoot(), 'templates');
+/** The boot service's shared boot-script templates (a distribution's own `<templates>/<distro>/boot/` come first). */
+export const defaultBootTemplatesDir = () => process.env.DISKLESS_BOOT_TEMPLATES ?? join(projectRoot(), 'pxe', 'templates');
+/** The libvirt XML templates of virtual clusters. */
+export const defaultVcTemplatesDir = () => join(projectRoot(), 'vc', 'templates');
 export const defaultOverlaysDir = () => process.env.DISKLESS_OVERLAYS ?? join(projectRoot(), 'overlays');
 export const packageVersion = () => JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')).version as string;

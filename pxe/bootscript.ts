@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { render } from '../lib/render.js';
+import { defaultBootTemplatesDir } from '../lib/paths.js';
 import type { InventoryNode } from '../cluster/inventory.js';
 import type { ResolvedImage } from '../store/resolve.js';
 import { isSafeName } from '../store/layout.js';
@@ -125,13 +126,16 @@ export function multibootCmdlineBytes(view: ReturnType<typeof bootView>): number
   return [`${a.xen} ${view.xenArgs}`, `${a.kernel} ${view.cmdline}`, a.initrd].reduce((n, s) => n + Buffer.byteLength(s) + 1, 0);
 }
 
-/** The template file for a node: the distro's own boot/ folder first, then the shared one. */
-export function templateFor(templatesDir: string, distro: string, kind: BootScriptKind, role: string): string[] {
+/**
+ * The template file for a node: the distribution's own (`<templatesDir>/<distro>/boot/`)
+ * first, then the shared one (`shared`: pxe/templates/ unless told otherwise).
+ */
+export function templateFor(templatesDir: string, distro: string, kind: BootScriptKind, role: string, shared = defaultBootTemplatesDir()): string[] {
   const file = kind === 'grub' ? 'grub.cfg.mustache' : `${role}.ipxe.mustache`;
-  return [join(templatesDir, distro, 'boot', file), join(templatesDir, 'boot', file)];
+  return [join(templatesDir, distro, 'boot', file), join(shared, file)];
 }
 
-export async function renderBootScript(templatesDir: string, kind: BootScriptKind, ctx: BootContext): Promise<string> {
+export async function renderBootScript(templatesDir: string, kind: BootScriptKind, ctx: BootContext, shared = defaultBootTemplatesDir()): Promise<string> {
   if (ctx.node.role === 'xen-dom0' && !ctx.image.manifest.artifacts.xen) {
     throw new Error(
       `node ${ctx.node.name} has role xen-dom0 but image ${ctx.image.name} ${ctx.image.version} has no Xen hypervisor; build it with --variant xen-dom0`,
@@ -154,12 +158,12 @@ export async function renderBootScript(templatesDir: string, kind: BootScriptKin
         "(letters, digits, '.', '_', '-'); rebuild the image or correct distro in its manifest.json",
     );
   }
-  const candidates = templateFor(templatesDir, distro, kind, ctx.node.role);
+  const candidates = templateFor(templatesDir, distro, kind, ctx.node.role, shared);
   const file = candidates.find((f) => existsSync(f));
   if (!file) throw new Error(`no boot template: looked for ${candidates.join(' and ')}`);
   return render(await readFile(file, 'utf8'), view);
 }
 
-export async function renderErrorScript(templatesDir: string, mac: string, message: string): Promise<string> {
-  return render(await readFile(join(templatesDir, 'boot', 'error.ipxe.mustache'), 'utf8'), flatten({ mac, message }));
+export async function renderErrorScript(mac: string, message: string, shared = defaultBootTemplatesDir()): Promise<string> {
+  return render(await readFile(join(shared, 'error.ipxe.mustache'), 'utf8'), flatten({ mac, message }));
 }

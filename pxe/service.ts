@@ -37,6 +37,8 @@ export interface ServiceOptions {
   inventoryFile: string;
   imagesDir: string;
   templatesDir: string;
+  /** The shared boot templates (default pxe/templates/). */
+  bootTemplatesDir?: string;
   ipxeDir: string;
   /** This replica's address; default: the local address listed in the inventory's servers. */
   address?: string;
@@ -234,7 +236,7 @@ async function startServers(opts: ServiceOptions, w: Wiring): Promise<Servers> {
   w.events.emit({ kind: 'service', message: `HTTP memory for artifacts: ${cache.reason}` });
   const feed = startPageFeed(w.status, { nodes: () => inv().nodes, now: opts.now ?? Date.now, cluster: () => inv().cluster, replica: w.address });
   const http = await startHttpServer({
-    images, inventory: inv, templatesDir: opts.templatesDir, ipxeDir: opts.ipxeDir, ipxeFiles, servers: w.replicas.bootServers,
+    images, inventory: inv, templatesDir: opts.templatesDir, bootTemplatesDir: opts.bootTemplatesDir, ipxeDir: opts.ipxeDir, ipxeFiles, servers: w.replicas.bootServers,
     address: '0.0.0.0', port: opts.httpPort, onEvent, limits: opts.httpLimits, cacheBytes: cache.bytes,
     inventorySig: () => w.inventory.sig, cluster: w.clusterView,
     metrics: () => w.metrics.render(),
@@ -283,7 +285,7 @@ async function startTftp(opts: ServiceOptions, w: Wiring, o: { onEvent: (e: Para
     port: opts.tftpPort,
     log: o.log,
     onEvent: o.onEvent,
-    generate: tftpBootFiles({ templatesDir: opts.templatesDir, images: w.images, inventory: () => w.inventory.current, servers: w.replicas.bootServers, chain }),
+    generate: tftpBootFiles({ templatesDir: opts.templatesDir, bootTemplatesDir: opts.bootTemplatesDir, images: w.images, inventory: () => w.inventory.current, servers: w.replicas.bootServers, chain }),
   });
 }
 

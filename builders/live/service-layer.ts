@@ -90,8 +90,12 @@ export async function makeServiceLayer(o: LayerInputs): Promise<LayerResult> {
   await mkdir(app, { recursive: true });
   for (const f of ['package.json', 'README.md']) if (existsSync(join(o.appRoot, f))) await copyFile(join(o.appRoot, f), join(app, f));
   await cp(join(o.appRoot, 'dist'), join(app, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') });
-  // Boot-script templates: what `serve` renders per node.
-  await cp(join(o.appRoot, 'templates', 'boot'), join(app, 'templates', 'boot'), { recursive: true });
+  // Boot-script templates: what `serve` renders per node (the shared ones; a distribution's own boot/ too).
+  await cp(join(o.appRoot, 'pxe', 'templates'), join(app, 'pxe', 'templates'), { recursive: true });
+  for (const d of await readdir(join(o.appRoot, 'templates'), { withFileTypes: true }).catch(() => [])) {
+    const own = join(o.appRoot, 'templates', d.name, 'boot');
+    if (d.isDirectory() && existsSync(own)) await cp(own, join(app, 'templates', d.name, 'boot'), { recursive: true });
+  }
   const packages = runtimePackages(o.appRoot);
   for (const rel of packages) {
     const src = join(o.appRoot, rel);

@@ -79,8 +79,9 @@ export const liveStep = ({ opts, inv, entries }: LivePlan): BuildStep<'artifacts
         `diskless.layers=${artifacts.service}`,
         `diskless.name=${inv.cluster}-live`,
       ].join(' ');
-    const grubTemplate = join(ctx.opts.templatesDir, 'boot', 'live.grub.cfg.mustache');
-    const grubFile = existsSync(grubTemplate) ? grubTemplate : join(projectRoot(), 'templates', 'boot', 'live.grub.cfg.mustache');
+    // The distribution's own boot menu, else the one shipped beside this step's code.
+    const grubTemplate = join(ctx.opts.templatesDir, ctx.opts.distro, 'boot', 'live.grub.cfg.mustache');
+    const grubFile = existsSync(grubTemplate) ? grubTemplate : join(projectRoot(), 'builders', 'live', 'live.grub.cfg.mustache');
     await mkdir(join(iso, 'boot', 'grub'), { recursive: true });
     await writeFile(
       join(iso, 'boot', 'grub', 'grub.cfg'),

@@ -1,5 +1,5 @@
 // `diskless serve`: thin yargs module; the servers load lazily.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 
@@ -17,6 +17,7 @@ export interface ServeArgs {
   'lease-file': string;
   'ipxe-dir': string;
   templates?: string;
+  'boot-templates'?: string;
   'log-format': 'text' | 'json';
   'sync-interval': number;
   'dead-after': number;
@@ -42,7 +43,8 @@ function builder(y: Argv): Argv<ServeArgs> {
     .option('proxy-dhcp', { type: 'boolean', default: false, describe: 'another DHCP server gives addresses: answer only the PXE part, on the DHCP port and 4011' })
     .option('lease-file', { type: 'string', default: '/var/lib/diskless/leases.json', describe: 'dynamic-pool leases, saved atomically' })
     .option('ipxe-dir', { type: 'string', default: '/usr/lib/ipxe', describe: "iPXE binaries (Debian's ipxe package)" })
-    .option('templates', { type: 'string', describe: 'templates folder with boot/*.mustache (default: the one shipped with diskless)' })
+    .option('templates', { type: 'string', describe: "distributions' templates folder: a <distro>/boot/*.mustache in it replaces the shared boot template for that distribution's images (default: the one shipped with diskless)" })
+    .option('boot-templates', { type: 'string', describe: 'shared boot-script templates: linux.ipxe, xen-dom0.ipxe, grub.cfg, error.ipxe, bootstrap.grub.cfg (.mustache) (default: pxe/templates/ shipped with diskless)' })
     .option('sync-interval', { type: 'number', default: 30, describe: "seconds between pulls from the other replicas: image versions they hold (every artifact verified against its manifest) and newer inventories; 0 turns it off" })
     .option('dead-after', { type: 'number', default: 90, describe: "seconds without an answer from a replica before the others take over its share of the dynamic pool" })
     .option('http-max-connections', { type: 'number', default: 4096, describe: 'HTTP connections open at once, in all; more are closed at accept' })
@@ -78,6 +80,15 @@ async function handler(argv: ServeArgs): Promise<void> {
   }
   if (argv['http-cache-mb'] !== undefined && (!Number.isInteger(argv['http-cache-mb']) || argv['http-cache-mb'] < 0)) throw new Error(`--http-cache-mb ${argv['http-cache-mb']}: give whole MiB, 0 for none`);
   const events = new EventLog({ format: argv['log-format'] });
+  const templatesDir = resolve(argv.templates ?? paths.defaultTemplatesDir());
+  const bootTemplatesDir = resolve(argv['boot-templates'] ?? paths.defaultBootTemplatesDir());
+  if (!existsSync(join(bootTemplatesDir, 'linux.ipxe.mustache'))) {
+    throw new Error(`--boot-templates ${bootTemplatesDir}: no linux.ipxe.mustache there; give a folder laid out like pxe/templates/ (copy it to start)`);
+  }
+  // Earlier versions kept the shared boot templates in <templates>/boot/: a customised copy there is not read now.
+  if (existsSync(join(templatesDir, 'boot')) && !existsSync(join(templatesDir, 'boot', 'template.yaml'))) {
+    events.emit({ kind: 'service', message: `warning: ${join(templatesDir, 'boot')} is not read: shared boot templates come from --boot-templates (now ${bootTemplatesDir}), a distribution's own from ${join(templatesDir, '<distro>', 'boot')}` });
+  }
   const trust = argv.trust ? await (await import('../../lib/sign.js')).loadTrustKey(resolve(argv.trust)) : undefined;
   if (argv.join !== undefined && !existsSync(resolve(argv.inventory))) {
     const { joinCluster } = await import('../../pxe/replica/join.js');
@@ -90,7 +101,8 @@ async function handler(argv: ServeArgs): Promise<void> {
     {
       inventoryFile: resolve(argv.inventory),
       imagesDir: resolve(argv.images),
-      templatesDir: resolve(argv.templates ?? paths.defaultTemplatesDir()),
+      templatesDir,
+      bootTemplatesDir,
       ipxeDir: resolve(argv['ipxe-dir']),
       address: argv.address,
       httpPort: argv['http-port'],

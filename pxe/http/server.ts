@@ -18,7 +18,10 @@ import type { SseHub } from './sse.js';
 export interface HttpServerOptions {
   images: ImageStore;
   inventory: () => Inventory;
+  /** Distributions' folder: a `<distro>/boot/` in it overrides a shared boot template. */
   templatesDir: string;
+  /** The shared boot templates (default pxe/templates/). */
+  bootTemplatesDir?: string;
   ipxeDir: string;
   /** The iPXE binaries resolved at start (resolveIpxeFiles), when the caller already did; else resolved here. */
   ipxeFiles?: ReadonlyMap<string, string>;
@@ -162,7 +165,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     const type = 'text/plain; charset=utf-8';
     const fail = async (message: string) => {
       // iPXE shows a script's echo lines; a 404 would only say "not found".
-      if (r.format === 'ipxe') return text(200, await renderErrorScript(opts.templatesDir, r.mac, message), type);
+      if (r.format === 'ipxe') return text(200, await renderErrorScript(r.mac, message, opts.bootTemplatesDir), type);
       return text(404, `${message}\n`);
     };
     if (!node) return fail(`no node with MAC ${r.mac} in the inventory`);
@@ -174,7 +177,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }
     try {
       const inv = opts.inventory();
-      return text(200, await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: opts.servers(image), replica: inv.servers.includes(node.ip) }), type);
+      return text(200, await renderBootScript(opts.templatesDir, r.format, { node, cluster: inv.cluster, image, servers: opts.servers(image), replica: inv.servers.includes(node.ip) }, opts.bootTemplatesDir), type);
     } catch (err) {
       return fail((err as Error).message);
     }

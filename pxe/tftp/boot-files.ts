@@ -10,6 +10,7 @@ import { stillRegular } from '../http/ipxe-files.js';
 import type { ImageStore } from '../images.js';
 import type { Inventory } from '../../cluster/inventory.js';
 import { render } from '../../lib/render.js';
+import { defaultBootTemplatesDir } from '../../lib/paths.js';
 import { MANIFEST_FILE } from '../../store/layout.js';
 import { ERR_ACCESS, ERR_NOT_FOUND } from './packet.js';
 import { openInRoot, PathRefused } from './paths.js';
@@ -39,6 +40,8 @@ export async function resolveChainFiles(sources: Readonly<Record<string, string>
 
 export interface TftpBootDeps {
   templatesDir: string;
+  /** The shared boot templates (default pxe/templates/). */
+  bootTemplatesDir?: string;
   images: ImageStore;
   inventory: () => Inventory;
   /** host:port of the replicas to list in a boot script for this image. */
@@ -58,7 +61,7 @@ export function tftpBootFiles(d: TftpBootDeps): GenerateFile {
       case 'chain':
         return { step: n.step, ...(await openChainFile(d.chain, n.file)) };
       case 'grub-bootstrap': {
-        const text = await readFile(join(d.templatesDir, 'boot', 'bootstrap.grub.cfg.mustache'), 'utf8');
+        const text = await readFile(join(d.bootTemplatesDir ?? defaultBootTemplatesDir(), 'bootstrap.grub.cfg.mustache'), 'utf8');
         return { step: 'grub.cfg', bytes: Buffer.from(render(text, {})) };
       }
       case 'boot-script': {
@@ -67,7 +70,7 @@ export function tftpBootFiles(d: TftpBootDeps): GenerateFile {
         if (!node) throw notFound(`no node with MAC ${n.mac} in the inventory`);
         const image = await d.images.resolve(node.image).catch((err: Error) => Promise.reject(notFound(err.message)));
         const ctx = { node, cluster: inv.cluster, image, servers: d.servers(image), replica: inv.servers.includes(node.ip), grubTransport: 'tftp' as const };
-        return { step: n.format === 'grub' ? 'node-cfg' : 'ipxe-script', bytes: Buffer.from(await renderBootScript(d.templatesDir, n.format, ctx)) };
+        return { step: n.format === 'grub' ? 'node-cfg' : 'ipxe-script', bytes: Buffer.from(await renderBootScript(d.templatesDir, n.format, ctx, d.bootTemplatesDir)) };
       }
       case 'artifact':
       case 'artifact-sha256':

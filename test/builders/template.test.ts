@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageNameFor, listTemplates, loadTemplate } from '../../builders/template.js';
@@ -57,6 +57,16 @@ test('every template in the templates folder loads and validates', async () => {
     assert.match(t.hash, /^[0-9a-f]{64}$/, name);
     for (const v of Object.keys(t.variants)) assert.is((await loadTemplate(shipped, name, v)).variant, v);
   }
+});
+
+test('the templates folder holds distributions only: shared boot and VC templates live with their code', () => {
+  const own = join(projectRoot(), 'templates');
+  for (const e of readdirSync(own, { withFileTypes: true })) {
+    assert.ok(e.isDirectory() && existsSync(join(own, e.name, 'template.yaml')), `${join(own, e.name)} is not a distribution (no template.yaml)`);
+  }
+  for (const f of ['linux.ipxe', 'xen-dom0.ipxe', 'grub.cfg', 'error.ipxe', 'bootstrap.grub.cfg']) assert.ok(existsSync(join(projectRoot(), 'pxe', 'templates', `${f}.mustache`)), f);
+  for (const f of ['domain-qemu.xml', 'network.xml']) assert.ok(existsSync(join(projectRoot(), 'vc', 'templates', `${f}.mustache`)), f);
+  assert.ok(existsSync(join(projectRoot(), 'builders', 'live', 'live.grub.cfg.mustache')));
 });
 
 test('the shipped templates are what they say: debian bookworm and ubuntu noble', async () => {

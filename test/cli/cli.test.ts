@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultTemplatesDir, projectRoot } from '../../lib/paths.js';
@@ -118,6 +118,18 @@ test('a missing host tool names the Debian package to install', async () => {
   } finally {
     process.env.PATH = old;
   }
+});
+
+test('serve --boot-templates must name a folder of boot templates; an old <templates>/boot/ is named as not read', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bt-'));
+  const r = cli('diskless', ['serve', '-i', join(dir, 'cluster.yaml'), '--images', dir, '--boot-templates', join(dir, 'none')]);
+  assert.is(r.code, 1, r.out);
+  assert.match(r.out, `--boot-templates ${join(dir, 'none')}: no linux.ipxe.mustache there`);
+  mkdirSync(join(dir, 'templates', 'boot'), { recursive: true });
+  const old = cli('diskless', ['serve', '-i', join(dir, 'cluster.yaml'), '--images', dir, '--templates', join(dir, 'templates')]);
+  assert.is(old.code, 1, old.out);
+  assert.match(old.out, `warning: ${join(dir, 'templates', 'boot')} is not read: shared boot templates come from --boot-templates`);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test.run();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseInventory } from '../../cluster/inventory.js';
 import { ImageStore } from '../../pxe/images.js';
-import { renderBootScript, renderErrorScript, replicaOrder, kernelCmdline } from '../../pxe/bootscript.js';
+import { renderBootScript, renderErrorScript, replicaOrder, kernelCmdline, templateFor } from '../../pxe/bootscript.js';
 import { defaultTemplatesDir } from '../../lib/paths.js';
 import { makeImages } from '../../tools/images.js';
 import { sample } from '../helpers/inventory.js';
@@ -122,6 +122,15 @@ test("a distro's own boot template wins over the shared one", async () => {
   const image = await new ImageStore(img.root).resolve('debian-bookworm-amd64');
   const s = await renderBootScript(dir, 'ipxe', { node: inv.byName.get('node01')!, cluster: 'lab', image, servers });
   assert.is(s, `#!ipxe\necho custom node01 ${img.version}\n`);
+  // Without a distro's own, the shared folder (--boot-templates) is used, and only it.
+  const shared = mkdtempSync(join(tmpdir(), 'shared-'));
+  writeFileSync(join(shared, 'linux.ipxe.mustache'), '#!ipxe\necho shared {{node.name}}\n');
+  assert.is(await renderBootScript(tpl, 'ipxe', { node: inv.byName.get('node01')!, cluster: 'lab', image, servers }, shared), '#!ipxe\necho shared node01\n');
+  assert.equal(templateFor(tpl, 'debian', 'grub', 'linux', shared), [join(tpl, 'debian', 'boot', 'grub.cfg.mustache'), join(shared, 'grub.cfg.mustache')]);
+  await renderBootScript(tpl, 'grub', { node: inv.byName.get('node01')!, cluster: 'lab', image, servers }, shared).then(
+    () => assert.unreachable('rendered without a grub template'),
+    (err: Error) => assert.match(err.message, `no boot template: looked for ${join(tpl, 'debian', 'boot', 'grub.cfg.mustache')} and ${join(shared, 'grub.cfg.mustache')}`),
+  );
 });
 
 // Inputs with line breaks and control characters, as a YAML inventory can carry them.
@@ -152,7 +161,7 @@ test('no template input can break a line: newlines and control characters in xen
     const linux = await renderBootScript(tpl, kind, { node: hostile.byName.get('node01')!, cluster: 'lab', image, servers });
     assert.ok(linux.includes(' quiet echo pwned [2J boot diskless.name=node01'), linux);
   }
-  const err = await renderErrorScript(tpl, '52:54:00:77:00:01', "image reference 'a\nshell' is not 'name' or 'name/version'");
+  const err = await renderErrorScript('52:54:00:77:00:01', "image reference 'a\nshell' is not 'name' or 'name/version'");
   assert.is(err.split('\n').length, 7);
   assert.ok(err.includes("'a shell'"), err);
 });

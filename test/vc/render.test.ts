@@ -1,4 +1,4 @@
-// Golden tests for the libvirt XML of templates/vc/: each case renders to the bytes of its
+// Golden tests for the libvirt XML of vc/templates/: each case renders to the bytes of its
 // fixture (test/vc/fixtures/, README there), and libvirt itself accepts every fixture
 // (virsh -c test:///default: libvirt's own parser, no daemon). DISKLESS_REGEN_FIXTURES=1
 // writes the fixtures again from the cases.

@@ -5,11 +5,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { render } from '../../lib/render.js';
-import { defaultTemplatesDir } from '../../lib/paths.js';
+import { defaultVcTemplatesDir } from '../../lib/paths.js';
 import type { DomainState, DomainStatus, NetDef, NodeInfo, VirtType, VmDef } from './driver.js';
 
-export const DOMAIN_TEMPLATE = 'vc/domain-qemu.xml.mustache';
-export const NETWORK_TEMPLATE = 'vc/network.xml.mustache';
+export const DOMAIN_TEMPLATE = 'domain-qemu.xml.mustache';
+export const NETWORK_TEMPLATE = 'network.xml.mustache';
 /** Disk serials the initrd finds the disks by (diskless.rootdev=serial:root diskless.scratch=serial:scratch). */
 export const ROOT_DISK_SERIAL = 'root'; // vda
 export const SCRATCH_DISK_SERIAL = 'scratch'; // vdb
@@ -34,7 +34,8 @@ export function uuidFor(kind: 'domain' | 'network', name: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-export function loadTemplate(rel: string, templatesDir = defaultTemplatesDir()): string {
+/** A template of vc/templates/ (or of `templatesDir`, a folder laid out the same). */
+export function loadTemplate(rel: string, templatesDir = defaultVcTemplatesDir()): string {
   return readFileSync(join(templatesDir, rel), 'utf8');
 }
 

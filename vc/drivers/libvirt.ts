@@ -1,5 +1,5 @@
 // The libvirt driver: every operation is one or two `virsh -q -c URI …` commands run
-// through lib/run.ts; the XML comes from templates/vc/. Operations a reconciler
+// through lib/run.ts; the XML comes from vc/templates/. Operations a reconciler
 // repeats after a crash (start, destroy, undefine, the networks) treat "already so"
 // as done.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
