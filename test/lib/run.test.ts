@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, run, runSync, start } from '../../lib/run.js';
 import { memoryLogger } from '../../lib/log.js';
+import { alive } from '../helpers/procs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'run-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
@@ -17,19 +18,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The error `p` fails with (the test fails if it succeeds). */
 const failure = (p: Promise<unknown>) => p.then(() => assert.unreachable('should have failed'), (e: Error) => e) as Promise<Error>;
 
-/** The PID a command wrote to `file`, once it has. */
-async function pidIn(file: string): Promise<number> {
+/** What a command wrote to `file`, once it has. */
+async function written(file: string): Promise<string> {
   for (let i = 0; i < 100 && !existsSync(file); i++) await sleep(50);
-  return Number(readFileSync(file, 'utf8'));
-}
-
-/** True while `pid` runs (a zombie waiting for its reaper has ended). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
+  return readFileSync(file, 'utf8');
 }
 
 test('runSync returns stdout and stderr, with the final newline', () => {
@@ -146,8 +138,7 @@ test('in a terminal: cancelled, the tool is ended and run() fails; also when `sc
     const ac = new AbortController();
     // The tool's parent is `script`: the shell `script` starts becomes the tool (exec).
     const done = run(['sh', '-c', `echo "$$ $PPID" > ${file}.tmp && mv ${file}.tmp ${file} && exec sleep 30`], { terminalColumns: 80, signal: ac.signal });
-    await pidIn(file);
-    const [tool, script] = readFileSync(file, 'utf8').trim().split(' ').map(Number) as [number, number];
+    const [tool, script] = (await written(file)).trim().split(' ').map(Number) as [number, number];
     assert.ok(alive(tool) && alive(script));
     if (how === 'sigint') process.kill(script, 'SIGINT');
     ac.abort();
