@@ -74,6 +74,7 @@ test('the root-image step: mksquashfs\'s percentage rises below 100 with an ETA 
   assert.is(percents.at(-1), 100);
   assert.ok(shown.some((l) => /^\[1\/1\] root-image: \d\d?% \(\d+\/\d+ blocks\), ETA \d+s$/.test(l)), shown.join('\n'));
   assert.ok(log.lines.some((l) => /^ +squashfs, zstd, [\d.]+ MB, \d+ inodes$/.test(l)), log.lines.join('\n'));
+  assert.not.ok(log.lines.some((l) => /^debug: root-image: \[/.test(l)), 'the bar is progress, not a --verbose detail line');
   const listed = (await run(['unsquashfs', '-l', join(outDir, 'root.squashfs')])).stdout.split('\n').map((l) => l.replace(/^squashfs-root\//, ''));
   const files = new Set(tree.files);
   assert.equal(listed.filter((l) => files.has(l)).sort(), [...tree.files].sort());
