@@ -77,7 +77,7 @@ function failure(res: Result, argv: string[], timeoutMs: number | undefined): Co
  * progress bars draw nothing). The real stderr reaches the tool as fd 3, and becomes its stderr
  * there. `script` ends the tool on SIGTERM or SIGINT; -e passes on its exit code.
  */
-export function inTerminal(argv: string[], columns: number): string[] {
+function inTerminal(argv: string[], columns: number): string[] {
   const inner = `exec 2>&3 3>&-; stty cols ${Math.floor(columns)} rows 24 && exec ${quoteArgv(argv)}`;
   return ['sh', '-c', 'SHELL=/bin/sh exec script -qfec "$1" /dev/null 3>&2', 'sh', inner];
 }
@@ -90,7 +90,7 @@ function terminalFailure(res: Result, argv: string[], signal: AbortSignal | unde
     return new CommandError(missingToolMessage(tool), argv, undefined, '');
   }
   // `script` exits 0 when a SIGINT or SIGTERM made it end the tool: that is no success.
-  if (!res.failed && signal?.aborted) return new CommandError(`command was cancelled: ${quoteArgv(argv)}`, argv, 0, '');
+  if (!res.failed && signal?.aborted) return new CommandError(`command was cancelled: ${quoteArgv(argv)}`, argv, undefined, '');
   return undefined;
 }
 
