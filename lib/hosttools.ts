@@ -13,6 +13,7 @@ export const HOST_TOOLS: Record<string, string> = {
   cp: 'coreutils',
   mknod: 'coreutils',
   stdbuf: 'coreutils',
+  script: 'bsdutils',
   setfattr: 'attr',
   'qemu-system-x86_64': 'qemu-system-x86',
   'grub-mkrescue': 'grub-common',

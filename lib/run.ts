@@ -18,6 +18,11 @@ export interface RunOptions {
   binary?: boolean;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Run it in a pseudo-terminal this many columns wide, for a tool that draws its progress
+   * only on a terminal. Its stdout comes back with \r\n line ends; its stderr stays apart.
+   */
+  terminalColumns?: number;
 }
 
 export interface RunResult {
@@ -67,13 +72,35 @@ function failure(res: Result, argv: string[], timeoutMs: number | undefined): Co
   return new CommandError(`command ${why}: ${quoteArgv(argv)}${t ? `\n--- stderr (last lines) ---\n${t}` : ''}`, argv, res.exitCode, t);
 }
 
+/**
+ * argv run by util-linux `script` in a pseudo-terminal of `columns` (a new one is 0 wide, and
+ * progress bars draw nothing). The real stderr reaches the tool as fd 3, and becomes its stderr
+ * there. `script` ends the tool on SIGTERM or SIGINT; -e passes on its exit code.
+ */
+function inTerminal(argv: string[], columns: number): string[] {
+  const inner = `exec 2>&3 3>&-; stty cols ${Math.floor(columns)} rows 24 && exec ${quoteArgv(argv)}`;
+  return ['sh', '-c', 'SHELL=/bin/sh exec script -qfec "$1" /dev/null 3>&2', 'sh', inner];
+}
+
+/** A failure of the `script` wrapper itself, or of the tool in it, named as run() names it for a plain command. */
+function terminalFailure(res: Result, argv: string[], signal: AbortSignal | undefined): CommandError | undefined {
+  const stderr = String(res.stderr ?? '');
+  if (res.exitCode === 127 && /not found/.test(stderr)) {
+    const tool = /\bscript\b.*not found/.test(stderr) ? 'script' : argv[0]!;
+    return new CommandError(missingToolMessage(tool), argv, undefined, '');
+  }
+  // `script` exits 0 when a SIGINT or SIGTERM made it end the tool: that is no success.
+  if (!res.failed && signal?.aborted) return new CommandError(`command was cancelled: ${quoteArgv(argv)}`, argv, undefined, '');
+  return undefined;
+}
+
 export async function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
-  const [file, ...args] = argv;
-  if (!file) throw new Error('run: empty command');
+  if (!argv[0]) throw new Error('run: empty command');
   const line = quoteArgv(argv);
   opts.log?.debug(`$ ${line}`);
   if (opts.dryRun) return { stdout: '', stderr: '' };
-  const child = execa(file, args, {
+  const [file, ...args] = opts.terminalColumns ? inTerminal(argv, opts.terminalColumns) : argv;
+  const child = execa(file!, args, {
     cwd: opts.cwd,
     env: opts.env,
     input: opts.input,
@@ -97,7 +124,7 @@ export async function run(argv: string[], opts: RunOptions = {}): Promise<RunRes
     child.stderr?.on('data', feed);
   }
   const res = await child;
-  const err = failure(res, argv, opts.timeoutMs);
+  const err = (opts.terminalColumns ? terminalFailure(res, argv, opts.signal) : undefined) ?? failure(res, argv, opts.timeoutMs);
   if (err) throw err;
   const stderr = String(res.stderr ?? '');
   if (opts.binary) {

@@ -23,12 +23,13 @@ export interface RootImageFormat {
 export const squashfs: RootImageFormat = {
   name: 'squashfs',
   file: 'root.squashfs',
-  tools: ['mksquashfs', 'unsquashfs', 'stdbuf'],
+  tools: ['mksquashfs', 'unsquashfs', 'script'],
   fsType: 'squashfs',
   module: 'squashfs',
   async build(root, out, o) {
-    // Its progress bar is the build's progress (builders/progress/); stdbuf, or a pipe holds it back until the end.
-    await run(['stdbuf', '-o0', 'mksquashfs', root, out, '-noappend', '-comp', 'zstd', '-b', '1M', '-quiet'], o);
+    // Its bar is the build's progress (builders/progress/). In a terminal it draws it every 250 ms;
+    // on a pipe only when the block count it samples happens to be a multiple of 100, so all but never.
+    await run(['mksquashfs', root, out, '-noappend', '-comp', 'zstd', '-b', '1M', '-quiet'], { ...o, terminalColumns: 80 });
   },
   async verify(image, o) {
     const { stdout } = await run(['unsquashfs', '-s', image], o);

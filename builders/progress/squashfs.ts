@@ -1,5 +1,6 @@
 // The root image tools' progress. mksquashfs draws "[====\   ]  2400/13069  18%"
-// frames (off a TTY, only at each hundredth block and at the end); mkfs.erofs prints
+// frames, every 250 ms in a terminal (rootfs/formats.ts gives it one; on a pipe it
+// draws one only when its count is a multiple of 100 as it looks); mkfs.erofs prints
 // "ESC[KProcessing <path> ..." for each entry of the root, so its share is the count
 // over the root's entries. Pure: a line in (lib/run.ts splits at \r too), a state out.
 import type { Progress } from './progress.js';
@@ -12,7 +13,7 @@ export function mksquashfsFrame(line: string): { done: number; total: number; pe
 }
 
 export function describeMksquashfs(f: { done: number; total: number; percent: number }): Progress {
-  return { text: `${f.percent}% (${f.done}/${f.total} blocks)`, fraction: f.percent / 100 };
+  return { text: `${f.percent}% (${f.done}/${f.total} blocks)`, fraction: f.total ? f.done / f.total : 0 };
 }
 
 /** A mkfs.erofs line without its terminal codes (ESC[K and the like). */

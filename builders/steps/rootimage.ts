@@ -10,7 +10,7 @@ import { imageDir as imageDirOf, listVersions, MANIFEST_FILE } from '../../store
 import type { Manifest } from '../../store/manifest.js';
 import type { BuildContext, BuildStep } from '../context.js';
 import { ROOT_IMAGE_PROGRESS } from '../progress/index.js';
-import { stripTerminal } from '../progress/squashfs.js';
+import { mksquashfsFrame, stripTerminal } from '../progress/squashfs.js';
 
 /** An earlier version's root image with the same inputs and a hash that still checks out. */
 export async function findReusable(
@@ -42,7 +42,8 @@ export const rootImage: BuildStep<'rootInputs', 'artifacts' | 'layers'> = {
     } else {
       const meter = await ROOT_IMAGE_PROGRESS[ctx.format](ctx.root);
       const onLine = (l: string) => {
-        report.detail(stripTerminal(l));
+        // mksquashfs's bar, four frames a second, is progress and no detail line for --verbose.
+        if (!mksquashfsFrame(l)) report.detail(stripTerminal(l));
         const p = meter(l);
         if (p) report.progress(p);
       };

@@ -1,6 +1,7 @@
 // Build progress read from the tools' own output, recorded from real runs
 // (test/fixtures/progress/README.md): mmdebstrap --verbose's apt and dpkg lines,
-// mksquashfs's bar, mkfs.erofs's "Processing" lines; and how a step shows it.
+// mksquashfs's bar (on a pipe and in a terminal), mkfs.erofs's "Processing" lines;
+// and how a step shows it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
@@ -61,7 +62,7 @@ test('a repeated count line in one phase is counted once', () => {
   assert.is(feedApt(s, 'Setting up'), s, 'no package name: not a dpkg line');
 });
 
-test('mksquashfs (recorded): its percentage, frame by frame', () => {
+test('mksquashfs on a pipe (recorded): a frame only at a count that is a multiple of 100, and at the end', () => {
   const frames = runLines(fixture('mksquashfs.txt').toString()).map(mksquashfsFrame).filter((f) => f !== undefined);
   assert.equal(frames, [
     { done: 0, total: 5731, percent: 0 },
@@ -69,8 +70,23 @@ test('mksquashfs (recorded): its percentage, frame by frame', () => {
     { done: 9900, total: 13069, percent: 75 },
     { done: 13069, total: 13069, percent: 100 },
   ]);
-  assert.equal(describeMksquashfs(frames[1]!), { text: '18% (2400/13069 blocks)', fraction: 0.18 });
+  assert.equal(describeMksquashfs(frames[1]!), { text: '18% (2400/13069 blocks)', fraction: 2400 / 13069 });
   assert.is(mksquashfsFrame('Unrecognised xattr prefix system.posix_acl_access'), undefined);
+});
+
+test('mksquashfs in a terminal (recorded): a frame every 250 ms, the share rising to 1 as the count grows', () => {
+  const lines = runLines(gunzipSync(fixture('mksquashfs-pty.txt.gz')).toString());
+  const frames = lines.map(mksquashfsFrame);
+  assert.is(frames.length, 716, '204 s of frames');
+  assert.ok(frames.every((f) => f !== undefined), 'nothing but frames (the terminal ends lines with \\r\\n)');
+  const seen = frames.map((f) => describeMksquashfs(f!));
+  // The total grows while mksquashfs scans the root, then stays.
+  assert.equal([...new Set(frames.map((f) => f!.total))], [2727, 6103, 9520, 12263, 12942]);
+  assert.equal(seen.at(-1), { text: '100% (12942/12942 blocks)', fraction: 1 });
+  const final = seen.filter((_, i) => frames[i]!.total === 12942).map((p) => p.fraction!);
+  assert.equal(final, [...final].sort((a, b) => a - b), 'the share only grows');
+  const percents = new Set(frames.map((f) => f!.percent).filter((p) => p > 0 && p < 100));
+  assert.ok(percents.size >= 30, `${percents.size} distinct percentages between 0 and 100`);
 });
 
 test('mkfs.erofs (recorded): ESC[K stripped, one entry per Processing line, over the entries of the root', async () => {

@@ -1,10 +1,28 @@
 // runSync() and start(): the same errors as run() (command line, exit code, stderr
 // tail, the package for a missing program), for callers that cannot await and for
-// processes that keep running.
+// processes that keep running. run() in a pseudo-terminal: the same exit codes, stderr
+// and cancellation as without one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CommandError, runSync, start } from '../../lib/run.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CommandError, run, runSync, start } from '../../lib/run.js';
 import { memoryLogger } from '../../lib/log.js';
+import { alive } from '../helpers/procs.js';
+
+const work = mkdtempSync(join(tmpdir(), 'run-'));
+test.after(() => rmSync(work, { recursive: true, force: true }));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The error `p` fails with (the test fails if it succeeds). */
+const failure = (p: Promise<unknown>) => p.then(() => assert.unreachable('should have failed'), (e: Error) => e) as Promise<Error>;
+
+/** What a command wrote to `file`, once it has. */
+async function written(file: string): Promise<string> {
+  for (let i = 0; i < 100 && !existsSync(file); i++) await sleep(50);
+  return readFileSync(file, 'utf8');
+}
 
 test('runSync returns stdout and stderr, with the final newline', () => {
   const r = runSync(['sh', '-c', 'echo out; echo err >&2']);
@@ -90,6 +108,45 @@ test('start honours stdio', async () => {
   const child = start(['sh', '-c', 'echo x'], { stdio: ['ignore', 'ignore', 'pipe'] });
   assert.is(child.stdout, null);
   await new Promise((r) => child.once('exit', r));
+});
+
+test('in a terminal: the tool sees one of that width; stdout comes back, stderr apart, both as lines', async () => {
+  const lines: string[] = [];
+  const r = await run(['sh', '-c', 'test -t 1 && stty size; test -t 2 || echo err-apart >&2'], { terminalColumns: 77, onLine: (l) => lines.push(l) });
+  assert.is(r.stdout, '24 77\r\n');
+  assert.is(r.stderr, 'err-apart\n');
+  assert.equal(lines.sort(), ['24 77', 'err-apart']);
+});
+
+test('in a terminal: a failure carries the tool\'s own command line, exit code and stderr', async () => {
+  try {
+    await run(['sh', '-c', 'echo progress; echo boom >&2; exit 3'], { terminalColumns: 80 });
+    assert.unreachable('should have thrown');
+  } catch (err) {
+    assert.instance(err, CommandError);
+    const e = err as CommandError;
+    assert.is(e.exitCode, 3);
+    assert.is(e.stderrTail, 'boom');
+    assert.match(e.message, /^command exited with code 3: sh -c 'echo progress; echo boom >&2; exit 3'\n--- stderr \(last lines\) ---\nboom$/);
+  }
+  assert.match((await failure(run(['mksquashfs-nope', 'x'], { terminalColumns: 80 }))).message, /required program 'mksquashfs-nope' was not found/);
+});
+
+test('in a terminal: cancelled, the tool is ended and run() fails; also when `script` gets the SIGINT itself (Ctrl-C)', async () => {
+  for (const how of ['abort', 'sigint'] as const) {
+    const file = join(work, `${how}.pid`);
+    const ac = new AbortController();
+    // The tool's parent is `script`: the shell `script` starts becomes the tool (exec).
+    const done = run(['sh', '-c', `echo "$$ $PPID" > ${file}.tmp && mv ${file}.tmp ${file} && exec sleep 30`], { terminalColumns: 80, signal: ac.signal });
+    const [tool, script] = (await written(file)).trim().split(' ').map(Number) as [number, number];
+    assert.ok(alive(tool) && alive(script));
+    if (how === 'sigint') process.kill(script, 'SIGINT');
+    ac.abort();
+    assert.match((await failure(done)).message, /was cancelled: sh -c/);
+    for (let i = 0; i < 60 && (alive(tool) || alive(script)); i++) await sleep(50);
+    assert.not.ok(alive(tool), `${how}: the tool ${tool} still runs`);
+    assert.not.ok(alive(script), `${how}: script ${script} still runs`);
+  }
 });
 
 test.run();
