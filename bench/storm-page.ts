@@ -73,7 +73,8 @@ export async function pageBench(o: { viewers: number; nodes: number; runs: numbe
     const open = async () => {
       if (sse) readers = Array.from({ length: o.viewers - 1 }, () => topo.hub.spawn(['curl', '-sN', '-o', '/dev/null', `http://${IP}/events`]));
       await Promise.all(pages.map((p) => p.goto(`http://${IP}/`, { waitUntil: 'load' })));
-      await Promise.all(pages.map((p) => p.waitForFunction((n) => document.querySelector('#link')?.getAttribute('data-state') === 'live' && document.querySelectorAll('#nodes tbody tr[data-node]').length === n, { timeout: 300_000 }, o.nodes)));
+      // Polled twice a second, not every frame (puppeteer's default), which would keep 20 renderers drawing.
+      await Promise.all(pages.map((p) => p.waitForFunction((n) => document.querySelector('#link')?.getAttribute('data-state') === 'live' && document.querySelectorAll('#nodes tbody tr[data-node]').length === n, { timeout: 300_000, polling: 500 }, o.nodes)));
     };
     const allUp = (p: Page) => p.waitForFunction(() => [...document.querySelectorAll('#nodes tbody tr[data-node]')].every((tr) => tr.getAttribute('data-phase') === 'up'), { timeout: 120_000, polling: 1000 }).then(() => true, () => false);
     const storm = async (viewers: number, warmUp = false) => {
