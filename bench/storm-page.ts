@@ -4,10 +4,10 @@
 // alternately with N real Chromium pages open on the replica's `/` (each holding an
 // /events stream and polling /cluster) and with those pages on about:blank. Same
 // replica, same run; the cost is the median time until every node is up, with over
-// without. The browsers run under SCHED_IDLE (nice does not hold: Chromium as root
-// resets it): on an administrator's laptop they would not share the replica's two
-// cores, so their rendering is kept from the storm's CPU while everything the replica
-// does for them (the files, the stream, /cluster) is counted.
+// without. The browsers run under SCHED_IDLE in an autogroup at nice 19 (tools/browser.ts):
+// on an administrator's laptop they would not share the replica's two cores, so their
+// rendering is kept from the storm's CPU while everything the replica does for them
+// (the files, the stream, /cluster) is counted.
 // The replica's own CPU time per storm is reported too (from /proc).
 import { cpSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -73,7 +73,8 @@ export async function pageBench(o: { viewers: number; nodes: number; runs: numbe
     const open = async () => {
       if (sse) readers = Array.from({ length: o.viewers - 1 }, () => topo.hub.spawn(['curl', '-sN', '-o', '/dev/null', `http://${IP}/events`]));
       await Promise.all(pages.map((p) => p.goto(`http://${IP}/`, { waitUntil: 'load' })));
-      await Promise.all(pages.map((p) => p.waitForFunction((n) => document.querySelector('#link')?.getAttribute('data-state') === 'live' && document.querySelectorAll('#nodes tbody tr[data-node]').length === n, { timeout: 300_000 }, o.nodes)));
+      // Polled twice a second, not every frame (puppeteer's default), which would keep 20 renderers drawing.
+      await Promise.all(pages.map((p) => p.waitForFunction((n) => document.querySelector('#link')?.getAttribute('data-state') === 'live' && document.querySelectorAll('#nodes tbody tr[data-node]').length === n, { timeout: 300_000, polling: 500 }, o.nodes)));
     };
     const allUp = (p: Page) => p.waitForFunction(() => [...document.querySelectorAll('#nodes tbody tr[data-node]')].every((tr) => tr.getAttribute('data-phase') === 'up'), { timeout: 120_000, polling: 1000 }).then(() => true, () => false);
     const storm = async (viewers: number, warmUp = false) => {
@@ -109,7 +110,7 @@ export async function pageBench(o: { viewers: number; nodes: number; runs: numbe
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverage1m: { before: loadBefore, after: +loadavg()[0]!.toFixed(2) } },
     viewers: sse
       ? `${o.viewers} viewers: ${o.viewers - 1} /events streams read by curl and 1 headless Chromium page (SCHED_IDLE), in the nodes' namespace`
-      : `${o.viewers} headless Chromium pages (Debian chromium, puppeteer-core) under SCHED_IDLE, in the nodes' namespace`,
+      : `${o.viewers} headless Chromium pages (Debian chromium, puppeteer-core) in the nodes' namespace, under SCHED_IDLE in an autogroup at nice 19`,
     nodes: o.nodes,
     storm: 'real PXE timers; each node also fetches its root image, checks its sha256 and reports init and up',
     runs: o.runs,

@@ -36,14 +36,19 @@ export interface NsBrowser {
 }
 
 /**
- * Start Chromium in `ns` (its own profile folder, removed on close). `idle`: under
- * SCHED_IDLE, so it only gets CPU nothing else wants (`nice` does not hold: as root,
- * Chromium sets its processes' nice values itself, some to -8).
+ * Start Chromium in `ns` (its own profile folder, removed on close). `idle`: it only gets
+ * CPU nothing else wants, as a browser on another machine would. Two things make that
+ * hold: its autogroup at nice 19 (puppeteer starts it in a session of its own, and with
+ * kernel.sched_autogroup_enabled each session is one scheduling group that competes
+ * with every other at full weight, whatever the policy of the tasks inside), and
+ * SCHED_IDLE inside the group (`nice` alone does not hold: as root, Chromium sets its
+ * processes' nice values itself, some to -8).
  */
 export async function launchInNetns(ns: Pick<Netns, 'name'>, o: { width?: number; height?: number; idle?: boolean } = {}): Promise<NsBrowser> {
   const dir = mkdtempSync(join(tmpdir(), 'dl-chromium-'));
   const wrapper = join(dir, 'chromium-in-netns');
-  writeFileSync(wrapper, `#!/bin/sh\nexec ${o.idle ? 'chrt --idle 0 ' : ''}ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
+  const lower = o.idle ? '[ -w /proc/self/autogroup ] && echo 19 > /proc/self/autogroup\n' : '';
+  writeFileSync(wrapper, `#!/bin/sh\n${lower}exec ${o.idle ? 'chrt --idle 0 ' : ''}ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
   chmodSync(wrapper, 0o755);
   const browser = await puppeteer.launch({
     executablePath: wrapper,

@@ -17,8 +17,11 @@ export type Route =
   | { kind: 'inventory-sig' }
   /** A node's report of its boot (pxe/status/report.ts); `error` when malformed. */
   | ({ kind: 'report' } & (Report | { error: string }))
-  /** The cluster view as JSON; `local`: this replica's own, without asking its peers. */
-  | { kind: 'cluster'; local: boolean }
+  /**
+   * The cluster view as JSON; `local`: this replica's own, without asking its peers;
+   * `nodes: false` (`?nodes=0`): without the node views (a status page that has them live).
+   */
+  | { kind: 'cluster'; local: boolean; nodes: boolean }
   /** The status page: `/` is its index.html, `/page/<file>` its CSS and script. */
   | { kind: 'page'; file: string }
   /** The status page's live stream (server-sent events). */
@@ -45,7 +48,10 @@ export function route(rawPath: string): Route {
   if (head === 'metrics' && rest.length === 0) return { kind: 'metrics' };
   if (head === 'inventory.sig' && rest.length === 0) return { kind: 'inventory-sig' };
   if (head === 'report') return { kind: 'report', ...parseReport(rest, rawPath.split('?').slice(1).join('?')) };
-  if (head === 'cluster' && rest.length === 0) return { kind: 'cluster', local: /(^|&)local=1(&|$)/.test(rawPath.split('?')[1] ?? '') };
+  if (head === 'cluster' && rest.length === 0) {
+    const q = rawPath.split('?')[1] ?? '';
+    return { kind: 'cluster', local: /(^|&)local=1(&|$)/.test(q), nodes: !/(^|&)nodes=0(&|$)/.test(q) };
+  }
   if (head === 'boot' && rest.length === 1) {
     const m = /^(.+?)\.(ipxe|grub\.cfg)$/.exec(rest[0]!);
     const mac = m && normalizeMac(m[1]!);

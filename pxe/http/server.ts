@@ -60,8 +60,25 @@ function clientIp(req: IncomingMessage): string {
   return (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 }
 
+/** A /cluster body is reused this long: twenty open status pages polling cost one view, not twenty. */
+export const CLUSTER_REUSE_MS = 1000;
+
+function clusterBodies(view: (local: boolean) => Promise<object>) {
+  const made = new Map<string, { at: number; body: Promise<string> }>();
+  return (local: boolean, nodes: boolean): Promise<string> => {
+    const key = `${local}/${nodes}`;
+    const hit = made.get(key);
+    if (hit && performance.now() - hit.at < CLUSTER_REUSE_MS) return hit.body;
+    const body = view(local).then((v) => `${JSON.stringify(nodes ? v : { ...v, nodes: undefined }, null, 2)}\n`);
+    made.set(key, { at: performance.now(), body });
+    body.catch(() => made.get(key)?.body === body && made.delete(key));
+    return body;
+  };
+}
+
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const ipxe = opts.ipxeFiles ?? (await resolveIpxeFiles(opts.ipxeDir));
+  const clusterBody = opts.cluster ? clusterBodies(opts.cluster) : undefined;
   const limits = httpLimits(opts.limits);
   const cache = opts.cacheBytes === 0 ? undefined : new FileCache(opts.cacheBytes);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -123,8 +140,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         if (req.method === 'GET') opts.onEvent?.({ kind: 'report', what: r.what, message: r.message, node: node.name, mac: node.mac, client: ip });
         return text(200, 'ok\n');
       case 'cluster':
-        if (!opts.cluster) return text(404, 'this server keeps no cluster view\n');
-        return text(200, `${JSON.stringify(await opts.cluster(r.local), null, 2)}\n`, 'application/json');
+        if (!clusterBody) return text(404, 'this server keeps no cluster view\n');
+        return text(200, await clusterBody(r.local, r.nodes), 'application/json');
       case 'artifact-sha256':
       case 'artifact': {
         let img;

@@ -133,12 +133,13 @@ if (skip) {
       assert.is(sha256(join(imageDir, version, a.file)), a.sha256, `${a.file} unchanged on the server after the boots`);
     }
 
-    // The replica saw the first four phases; the initrd told it init: /cluster shows them in order.
-    // (up comes from the image's report-up; not yet seen here under TCG, see the status slice's report.)
+    // The replica saw the first four phases; the initrd told it init, the image's report-up told it up:
+    // /cluster shows them in order, and every node up.
     const names = NODES.map((n) => n.name);
-    const cv = await clusterUntil(ns, (v) => v.nodes.filter((n) => names.includes(n.name)).every((n) => n.phase === 'up'), 20_000);
+    const cv = await clusterUntil(ns, (v) => v.nodes.filter((n) => names.includes(n.name)).every((n) => n.phase === 'up'), 60_000);
     for (const n of cv.nodes.filter((x) => names.includes(x.name))) {
       assert.equal(n.boot!.phases.map((p) => p.phase).slice(0, 5), ['dhcp', 'loader', 'kernel', 'root', 'init'], `${n.name} in /cluster: ${JSON.stringify(n)}`);
+      assert.is(n.phase, 'up', `${n.name} is up in /cluster: ${JSON.stringify(n)}`);
       console.log(`/cluster ${n.name}: ${n.phase}; ${n.boot!.phases.map((p) => `${p.phase} ${(p.ms / 1000).toFixed(1)} s`).join(', ')}`);
     }
     for (const m of machines) if (m.child.pid) process.kill(m.child.pid, 'SIGTERM'); // the next test wants the CPU

@@ -1,23 +1,32 @@
 // The status page's script. No build step, no library. The replica's status model
 // does the thinking (pxe/status): /events sends its node views as they change, and
 // /cluster its whole view (replicas, images, virtual clusters, every replica's nodes).
-// This only keeps the freshest view of each node and draws; it renders at most every
-// RENDER_MS, however fast the events come.
+// This keeps the freshest view of each node and draws only what changed: a storm of
+// 500 nodes redraws the rows that moved, at most every RENDER_MS, and the timeline (a
+// picture of the whole storm) at most every TIMELINE_MS, so a page costs its machine
+// little however fast the events come.
 'use strict';
 
-const RENDER_MS = 400;
+const RENDER_MS = 1000;
+const TIMELINE_MS = 3000;
 // Nodes come live over /events; /cluster (replicas, images, peers' views) is a whole view
-// made per request, so it is asked for seldom, and not while the page is hidden.
+// made per request, so it is asked for seldom, not while the page is hidden, and without
+// the nodes when this replica is the only live one (then /events has them all).
 const CLUSTER_EVERY_MS = 10_000;
 /** Boots that start within this of each other are one storm (the timeline shows the last). */
 const STORM_GAP_MS = 60_000;
 
 const state = {
   nodes: new Map(), // name -> NodeView
+  sigs: new Map(), // name -> the view as JSON, to tell a change from a repeat
+  dirty: new Set(), // names whose row must be redrawn
   order: [], // inventory order
   phases: ['dhcp', 'loader', 'kernel', 'root', 'init', 'up'],
   labels: { dhcp: 'DHCP', loader: 'loader', kernel: 'kernel+initrd', root: 'root image', init: 'init', up: 'up', unknown: 'no boot seen' },
   cluster: undefined,
+  clusterDirty: false,
+  timelineDirty: false,
+  rows: new Map(), // name -> <tr>
 };
 
 const $ = (id) => document.getElementById(id);
@@ -26,6 +35,7 @@ const ms = (v) => (v === undefined ? '' : v < 1000 ? `${Math.round(v)} ms` : v <
 const clock = (iso) => (iso ? new Date(iso).toLocaleTimeString() : '');
 const bytes = (n) => (n === undefined ? '' : n < 1 << 20 ? `${(n / 1024).toFixed(0)} KiB` : n < 1 << 30 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / (1 << 30)).toFixed(2)} GiB`);
 const pct = (x) => `${Math.round(x * 100)}%`;
+const collator = new Intl.Collator(undefined, { numeric: true });
 
 /** The latest thing a view says happened to its node (ms), to keep the freshest of two views. */
 function activity(v) {
@@ -35,17 +45,36 @@ function activity(v) {
 
 function take(views, replaceAll) {
   if (replaceAll) state.order = views.map((v) => v.name);
+  const known = new Set(state.order);
   for (const v of views) {
     const had = state.nodes.get(v.name);
-    if (!had || activity(v) >= activity(had)) state.nodes.set(v.name, v);
-    if (!had && !state.order.includes(v.name)) state.order.push(v.name);
+    if (had && activity(v) < activity(had)) continue;
+    const sig = JSON.stringify(v);
+    if (state.sigs.get(v.name) === sig) continue;
+    state.nodes.set(v.name, v);
+    state.sigs.set(v.name, sig);
+    state.dirty.add(v.name);
+    state.timelineDirty = true;
+    if (!known.has(v.name)) {
+      state.order.push(v.name);
+      known.add(v.name);
+    }
   }
-  if (replaceAll) for (const n of [...state.nodes.keys()]) if (!state.order.includes(n)) state.nodes.delete(n);
+  if (replaceAll) {
+    for (const n of [...state.nodes.keys()]) {
+      if (known.has(n)) continue;
+      state.nodes.delete(n);
+      state.sigs.delete(n);
+      state.dirty.add(n);
+      state.timelineDirty = true;
+    }
+  }
   schedule();
 }
 
 let timer;
 let last = 0;
+let lastTimeline = -Infinity;
 function schedule() {
   if (timer) return;
   timer = setTimeout(() => {
@@ -61,7 +90,7 @@ function phaseRank(v) {
 
 function sorted(views) {
   const by = $('sort').value;
-  const name = (a, b) => a.name.localeCompare(b.name, undefined, { numeric: true });
+  const name = (a, b) => collator.compare(a.name, b.name);
   if (by === 'name') return views.sort(name);
   if (by === 'time') return views.sort((a, b) => activity(b) - activity(a) || name(a, b));
   // State: failed first, then the furthest behind, then by name.
@@ -78,12 +107,47 @@ function nodeRow(v) {
     `<td class="msg">${fails}${more}</td></tr>`;
 }
 
+function rowElement(v) {
+  const t = document.createElement('tbody');
+  t.innerHTML = nodeRow(v);
+  return t.firstElementChild;
+}
+
+/** Redraw the rows that changed, then put the rows in the order asked (moving only those out of place). */
 function renderNodes(views) {
+  for (const name of state.dirty) {
+    const v = state.nodes.get(name);
+    const old = state.rows.get(name);
+    if (!v) {
+      old?.remove();
+      state.rows.delete(name);
+      continue;
+    }
+    const tr = rowElement(v);
+    if (old) old.replaceWith(tr);
+    state.rows.set(name, tr);
+  }
+  state.dirty.clear();
   const q = $('filter').value.trim().toLowerCase();
   const shown = q
     ? views.filter((v) => [v.name, v.ip, v.mac, v.image, v.phase, state.labels[v.phase], v.failed ? 'failed' : '', ...v.failures.map((f) => f.message)].some((s) => String(s ?? '').toLowerCase().includes(q)))
     : views;
-  $('nodes').tBodies[0].innerHTML = sorted(shown).map(nodeRow).join('') || '<tr><td colspan="8" class="empty">no node matches</td></tr>';
+  const body = $('nodes').tBodies[0];
+  const want = sorted(shown).map((v) => state.rows.get(v.name));
+  if (!want.length) {
+    body.innerHTML = '<tr><td colspan="8" class="empty">no node matches</td></tr>';
+  } else {
+    let at = body.firstElementChild;
+    for (const tr of want) {
+      if (at === tr) at = at.nextElementSibling;
+      else body.insertBefore(tr, at);
+    }
+    while (at) {
+      const next = at.nextElementSibling;
+      at.remove();
+      at = next;
+    }
+  }
   const count = {};
   for (const v of views) count[v.failed ? 'failed' : v.phase] = (count[v.failed ? 'failed' : v.phase] ?? 0) + 1;
   $('summary').textContent = `${views.length} nodes: ` + [...state.phases, 'unknown', 'failed'].filter((p) => count[p]).map((p) => `${count[p]} ${p === 'failed' ? 'failed' : state.labels[p]}`).join(', ');
@@ -151,8 +215,21 @@ function renderCluster() {
 function render() {
   const views = state.order.map((n) => state.nodes.get(n)).filter(Boolean);
   renderNodes(views);
-  renderTimeline(views);
-  renderCluster();
+  // The timeline is the whole storm's picture: drawn again at most every TIMELINE_MS.
+  if (state.timelineDirty) {
+    const wait = TIMELINE_MS - (performance.now() - lastTimeline);
+    if (wait <= 0) {
+      state.timelineDirty = false;
+      lastTimeline = performance.now();
+      renderTimeline(views);
+    } else {
+      setTimeout(schedule, wait);
+    }
+  }
+  if (state.clusterDirty) {
+    state.clusterDirty = false;
+    renderCluster();
+  }
 }
 
 function hello(d) {
@@ -182,13 +259,20 @@ function connect() {
   };
 }
 
+/** Whether this replica is the only live one, so /events has every node there is to see. */
+function alone() {
+  const c = state.cluster;
+  return !!c && c.replicas.filter((r) => r.live).length <= 1;
+}
+
 async function pollCluster() {
   if (document.hidden) return void setTimeout(pollCluster, CLUSTER_EVERY_MS);
   try {
-    const r = await fetch('/cluster', { cache: 'no-store' });
+    const r = await fetch(alone() ? '/cluster?nodes=0' : '/cluster', { cache: 'no-store' });
     if (r.ok) {
       state.cluster = await r.json();
-      take(state.cluster.nodes, false);
+      state.clusterDirty = true;
+      take(state.cluster.nodes ?? [], false);
     }
   } catch {
     // The replica is restarting; the link line says so, the next poll tries again.
@@ -196,6 +280,7 @@ async function pollCluster() {
   setTimeout(pollCluster, CLUSTER_EVERY_MS);
 }
 
+// A filter or sort change puts the rows in place again at the next render.
 $('filter').addEventListener('input', schedule);
 $('sort').addEventListener('change', schedule);
 connect();

@@ -72,8 +72,8 @@ test('the page follows a storm live: phases move without a reload, every node up
     // Survives only if the page is never reloaded.
     await page.evaluate(() => ((window as unknown as { loadedOnce: number }).loadedOnce = 42));
 
-    // 0.05: DHCP retransmits at 200 ms instead of 4 s; `up` comes 300 ms after `init`.
-    const storm = await startStorm(topo.hub, { transport: 'broadcast', localAddress: HUB, macs: nodes.map((n) => n.mac), concurrency: 6, timeScale: 0.05, httpFromLeased: true, initrd: { rounds: 1, upAfterMs: 300 } });
+    // 0.05: DHCP retransmits at 200 ms instead of 4 s; `up` comes 2.5 s after `init` (the page redraws every second).
+    const storm = await startStorm(topo.hub, { transport: 'broadcast', localAddress: HUB, macs: nodes.map((n) => n.mac), concurrency: 6, timeScale: 0.05, httpFromLeased: true, initrd: { rounds: 1, upAfterMs: 2500 } });
     const seen = new Map<string, Set<string>>();
     let finished = false;
     const result = storm.result(120_000).finally(() => (finished = true));
@@ -109,6 +109,8 @@ test('the page follows a storm live: phases move without a reload, every node up
     assert.ok(between.has('init'), 'nodes were seen in init before up');
     assert.ok(between.size >= 2, `nodes were seen in several phases on the way (${[...between].join(', ')})`);
     assert.is(await page.evaluate(() => (window as unknown as { loadedOnce?: number }).loadedOnce), 42, 'the page was not reloaded');
+    // The timeline is redrawn at most every few seconds: it catches up.
+    await page.waitForFunction((n) => document.querySelectorAll('#timeline svg g[data-node]').length === n && document.querySelector('#timeline svg .seg-failed'), { timeout: 15_000, polling: 200 }, N + 1).catch(() => undefined);
     assert.is(await page.$$eval('#timeline svg g[data-node]', (g) => g.length), N + 1, 'one timeline bar per node of the storm');
     assert.ok(await page.$('#timeline svg .seg-failed'), 'the bad root shows on the timeline');
     assert.is(r.failed, 1, 'the simulated storm lost only the bad node');

@@ -18,7 +18,7 @@ const DOCUMENTED: Record<Exclude<Route['kind'], 'not-found'>, { readme: string[]
   'inventory-sig': { readme: ['/inventory.sig'], example: ['/inventory.sig'] },
   metrics: { readme: ['/metrics'], example: ['/metrics'] },
   report: { readme: ['/report/<mac>/<what>'], example: ['/report/52-54-00-77-00-01/up', '/report/52:54:00:77:00:01/sha256?msg=refused'] },
-  cluster: { readme: ['/cluster'], example: ['/cluster', '/cluster?local=1'] },
+  cluster: { readme: ['/cluster'], example: ['/cluster', '/cluster?local=1', '/cluster?nodes=0'] },
   page: { readme: ['/', '/page/<file>'], example: ['/', '/page/page.js'] },
   events: { readme: ['/events'], example: ['/events'] },
 };

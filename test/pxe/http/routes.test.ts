@@ -27,6 +27,10 @@ test('the status page: / is its index, /page/<file> its files, /events its strea
   assert.equal(route('/'), { kind: 'page', file: 'index.html' });
   assert.equal(route('/page/page.js?v=1'), { kind: 'page', file: 'page.js' });
   assert.equal(route('/events'), { kind: 'events' });
+  assert.equal(route('/cluster'), { kind: 'cluster', local: false, nodes: true });
+  assert.equal(route('/cluster?local=1'), { kind: 'cluster', local: true, nodes: true });
+  assert.equal(route('/cluster?nodes=0&local=1'), { kind: 'cluster', local: true, nodes: false });
+  assert.equal(route('/cluster?nodes=01'), { kind: 'cluster', local: false, nodes: true });
 });
 
 test('manifest.json.sha256 is no route (never the manifest); manifest.json and manifest.json.sig stay files', () => {

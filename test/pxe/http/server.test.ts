@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHttpServer, type HttpServer } from '../../../pxe/http/server.js';
+import { CLUSTER_REUSE_MS, startHttpServer, type HttpServer } from '../../../pxe/http/server.js';
 import { ImageStore } from '../../../pxe/images.js';
 import { parseInventory } from '../../../cluster/inventory.js';
 import { defaultTemplatesDir } from '../../../lib/paths.js';
@@ -117,6 +117,32 @@ test('iPXE binaries from the ipxe package, and /status', async () => {
   const status = JSON.parse((await curl([`${base}/status`])).out.toString());
   assert.is(status.cluster, 'lab');
   assert.is(status.inventory.hash, inv.hash);
+});
+
+test('/cluster: twenty pages asking at once cost one view; ?nodes=0 leaves the node views out', async () => {
+  needTool('curl', 'curl');
+  let made = 0;
+  const view = async () => {
+    made++;
+    await new Promise((r) => setTimeout(r, 50));
+    return { cluster: 'lab', made, nodes: [{ name: 'node01' }], replicas: [] };
+  };
+  const s = await startHttpServer({
+    images: new ImageStore(img.root), inventory: () => inv, templatesDir: defaultTemplatesDir(), ipxeDir: '/usr/lib/ipxe',
+    servers: () => [], address: '127.0.0.1', port: 0, cluster: view,
+  });
+  try {
+    const url = `http://127.0.0.1:${s.port}/cluster`;
+    const bodies = await Promise.all(Array.from({ length: 20 }, () => curl([url])));
+    assert.is(made, 1, 'one view for twenty requests');
+    for (const b of bodies) assert.equal(JSON.parse(b.out.toString()), { cluster: 'lab', made: 1, nodes: [{ name: 'node01' }], replicas: [] });
+    const slim = JSON.parse((await curl([`${url}?nodes=0`])).out.toString());
+    assert.equal(slim, { cluster: 'lab', made: 2, replicas: [] });
+    await new Promise((r) => setTimeout(r, CLUSTER_REUSE_MS + 100));
+    assert.is(JSON.parse((await curl([url])).out.toString()).made, 3, 'a fresh view once the reuse time is over');
+  } finally {
+    await s.close();
+  }
 });
 
 test.run();
