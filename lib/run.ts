@@ -75,18 +75,21 @@ function failure(res: Result, argv: string[], timeoutMs: number | undefined): Co
 /**
  * argv run by util-linux `script` in a pseudo-terminal of `columns` (a new one is 0 wide, and
  * progress bars draw nothing). The real stderr reaches the tool as fd 3, and becomes its stderr
- * there. `script` ends the tool on SIGTERM or SIGINT; -e passes on its exit code.
+ * there. `script` ends the tool on SIGTERM or SIGINT; -e passes on its exit code. If this process
+ * is SIGKILLed, a parent-death signal ends `script`, and another the tool (mksquashfs ignores the
+ * SIGHUP of its terminal closing, and would run on to its end).
  */
 function inTerminal(argv: string[], columns: number): string[] {
-  const inner = `exec 2>&3 3>&-; stty cols ${Math.floor(columns)} rows 24 && exec ${quoteArgv(argv)}`;
-  return ['sh', '-c', 'SHELL=/bin/sh exec script -qfec "$1" /dev/null 3>&2', 'sh', inner];
+  const inner = `exec 2>&3 3>&-; stty cols ${Math.floor(columns)} rows 24 && exec setpriv --pdeathsig KILL ${quoteArgv(argv)}`;
+  return ['sh', '-c', 'SHELL=/bin/sh exec setpriv --pdeathsig KILL script -qfec "$1" /dev/null 3>&2', 'sh', inner];
 }
 
 /** A failure of the `script` wrapper itself, or of the tool in it, named as run() names it for a plain command. */
 function terminalFailure(res: Result, argv: string[], signal: AbortSignal | undefined): CommandError | undefined {
   const stderr = String(res.stderr ?? '');
-  if (res.exitCode === 127 && /not found/.test(stderr)) {
-    const tool = /\bscript\b.*not found/.test(stderr) ? 'script' : argv[0]!;
+  // sh says "not found", setpriv "failed to execute X: No such file or directory".
+  if (res.exitCode === 127 && /not found|No such file/.test(stderr)) {
+    const tool = /failed to execute (\S+):/.exec(stderr)?.[1] ?? /(\S+): not found/.exec(stderr)?.[1] ?? argv[0]!;
     return new CommandError(missingToolMessage(tool), argv, undefined, '');
   }
   // `script` exits 0 when a SIGINT or SIGTERM made it end the tool: that is no success.

@@ -4,6 +4,7 @@
 // and cancellation as without one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,6 +148,20 @@ test('in a terminal: cancelled, the tool is ended and run() fails; also when `sc
     assert.not.ok(alive(tool), `${how}: the tool ${tool} still runs`);
     assert.not.ok(alive(script), `${how}: script ${script} still runs`);
   }
+});
+
+test('in a terminal: when the process that ran it is SIGKILLed, script and the tool end too (parent-death signals)', async () => {
+  const file = join(work, 'orphan.pid');
+  // A node process that runs a terminal command, then dies by SIGKILL with no chance to clean up.
+  const prog = `import { run } from ${JSON.stringify(join(process.cwd(), 'lib/run.ts'))};
+    await run(['sh', '-c', 'echo "$$ $PPID" > ${file}.tmp && mv ${file}.tmp ${file} && exec sleep 30'], { terminalColumns: 80 });`;
+  const parent = spawn(process.execPath, ['--import', 'tsx/esm', '--input-type=module', '-e', prog], { stdio: 'ignore' });
+  const [tool, script] = (await written(file)).trim().split(' ').map(Number) as [number, number];
+  assert.ok(alive(tool) && alive(script));
+  parent.kill('SIGKILL');
+  for (let i = 0; i < 100 && (alive(tool) || alive(script)); i++) await sleep(50);
+  assert.not.ok(alive(script), `script ${script} still runs`);
+  assert.not.ok(alive(tool), `the tool ${tool} still runs`);
 });
 
 test.run();
