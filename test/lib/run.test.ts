@@ -120,16 +120,11 @@ test('in a terminal: the tool sees one of that width; stdout comes back, stderr 
 });
 
 test('in a terminal: a failure carries the tool\'s own command line, exit code and stderr', async () => {
-  try {
-    await run(['sh', '-c', 'echo progress; echo boom >&2; exit 3'], { terminalColumns: 80 });
-    assert.unreachable('should have thrown');
-  } catch (err) {
-    assert.instance(err, CommandError);
-    const e = err as CommandError;
-    assert.is(e.exitCode, 3);
-    assert.is(e.stderrTail, 'boom');
-    assert.match(e.message, /^command exited with code 3: sh -c 'echo progress; echo boom >&2; exit 3'\n--- stderr \(last lines\) ---\nboom$/);
-  }
+  const e = (await failure(run(['sh', '-c', 'echo progress; echo boom >&2; exit 3'], { terminalColumns: 80 }))) as CommandError;
+  assert.instance(e, CommandError);
+  assert.is(e.exitCode, 3);
+  assert.is(e.stderrTail, 'boom');
+  assert.match(e.message, /^command exited with code 3: sh -c 'echo progress; echo boom >&2; exit 3'\n--- stderr \(last lines\) ---\nboom$/);
   assert.match((await failure(run(['mksquashfs-nope', 'x'], { terminalColumns: 80 }))).message, /required program 'mksquashfs-nope' was not found/);
 });
 
